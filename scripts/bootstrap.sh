@@ -33,7 +33,7 @@ install_debian_packages() {
     fi
     log "installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
+    apt-get -o DPkg::Lock::Timeout=600 update -qq
     local resolved=() pkg
     for pkg in "${missing[@]}"; do
         name="${pkg%%=*}"; version="${pkg#*=}"
@@ -44,7 +44,7 @@ install_debian_packages() {
             resolved+=("$name")
         fi
     done
-    apt-get install -y -qq --no-install-recommends "${resolved[@]}" >/dev/null
+    apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${resolved[@]}" >/dev/null
 }
 
 find_python() {
