@@ -1,0 +1,26 @@
+"""All event contracts. Importing this package registers every event type."""
+
+from sotay_common.events import members, topics
+from sotay_common.events.base import (
+    CONTENT_TYPE,
+    SPEC_VERSION,
+    Event,
+    EventEnvelope,
+    dead_letter_topic,
+    decode_headers,
+    event_class,
+    registered_event_types,
+)
+
+__all__ = [
+    "CONTENT_TYPE",
+    "SPEC_VERSION",
+    "Event",
+    "EventEnvelope",
+    "dead_letter_topic",
+    "decode_headers",
+    "event_class",
+    "members",
+    "registered_event_types",
+    "topics",
+]

@@ -1,0 +1,665 @@
+"""SQL of the members service: organisations, members, history and import jobs."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import asyncpg
+
+from sotay_common.events.members import MemberStatus, OrganizationStatus, OrganizationType, Position
+from sotay_members.domain import Member, NameSearchForms, Organization
+
+
+def path_label(org_id: uuid.UUID) -> str:
+    return org_id.hex
+
+
+def _ids_from_path(path: str) -> list[uuid.UUID]:
+    return [uuid.UUID(label) for label in path.split(".")]
+
+
+# -- organisations ------------------------------------------------------------------------------
+
+_ORG_COLUMNS = (
+    "id, code, name, type, parent_id, path::text AS path, status, version, created_at, updated_at"
+)
+
+
+def _organization(row: asyncpg.Record) -> Organization:
+    ids = _ids_from_path(row["path"])
+    return Organization(
+        id=row["id"],
+        code=row["code"],
+        name=row["name"],
+        type=OrganizationType(row["type"]),
+        parent_id=row["parent_id"],
+        ancestor_ids=ids[:-1],
+        status=OrganizationStatus(row["status"]),
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+async def insert_organization(
+    conn: asyncpg.Connection,
+    *,
+    org_id: uuid.UUID,
+    code: str,
+    name: str,
+    org_type: OrganizationType,
+    parent: Organization | None,
+) -> Organization:
+    labels = [path_label(i) for i in (parent.path_ids if parent else [])] + [path_label(org_id)]
+    row = await conn.fetchrow(
+        f"INSERT INTO organizations (id, code, name, type, parent_id, path)"
+        f" VALUES ($1, $2, $3, $4, $5, $6::ltree) RETURNING {_ORG_COLUMNS}",
+        org_id,
+        code,
+        name,
+        org_type.value,
+        parent.id if parent else None,
+        ".".join(labels),
+    )
+    return _organization(row)
+
+
+async def get_organization(
+    conn: asyncpg.Connection, org_id: uuid.UUID, *, for_update: bool = False
+) -> Organization | None:
+    lock = " FOR UPDATE" if for_update else ""
+    row = await conn.fetchrow(
+        f"SELECT {_ORG_COLUMNS} FROM organizations WHERE id = $1{lock}", org_id
+    )
+    return _organization(row) if row else None
+
+
+async def get_organizations(
+    conn: asyncpg.Connection, org_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, Organization]:
+    rows = await conn.fetch(
+        f"SELECT {_ORG_COLUMNS} FROM organizations WHERE id = ANY($1::uuid[])", list(org_ids)
+    )
+    return {row["id"]: _organization(row) for row in rows}
+
+
+async def get_organizations_by_code(
+    conn: asyncpg.Connection, codes: Iterable[str]
+) -> dict[str, Organization]:
+    rows = await conn.fetch(
+        f"SELECT {_ORG_COLUMNS} FROM organizations WHERE code = ANY($1::text[])", list(codes)
+    )
+    return {row["code"]: _organization(row) for row in rows}
+
+
+async def list_children(
+    conn: asyncpg.Connection, parent_id: uuid.UUID | None
+) -> list[Organization]:
+    if parent_id is None:
+        rows = await conn.fetch(
+            f"SELECT {_ORG_COLUMNS} FROM organizations WHERE parent_id IS NULL ORDER BY name"
+        )
+    else:
+        rows = await conn.fetch(
+            f"SELECT {_ORG_COLUMNS} FROM organizations WHERE parent_id = $1 ORDER BY name",
+            parent_id,
+        )
+    return [_organization(r) for r in rows]
+
+
+async def update_organization(
+    conn: asyncpg.Connection, org_id: uuid.UUID, changes: Mapping[str, Any]
+) -> Organization:
+    allowed = {"code", "name", "status"}
+    assert set(changes) <= allowed, set(changes) - allowed
+    assignments = [f"{name} = ${i}" for i, name in enumerate(changes, start=2)]
+    row = await conn.fetchrow(
+        f"UPDATE organizations SET {', '.join(assignments)}, version = version + 1,"
+        f" updated_at = now() WHERE id = $1 RETURNING {_ORG_COLUMNS}",
+        org_id,
+        *[v.value if isinstance(v, OrganizationStatus) else v for v in changes.values()],
+    )
+    return _organization(row)
+
+
+async def move_subtree(
+    conn: asyncpg.Connection, org: Organization, new_parent: Organization
+) -> Organization:
+    """Re-roots the subtree under `new_parent` in one statement."""
+    old_path = ".".join(path_label(i) for i in org.path_ids)
+    new_prefix = ".".join(path_label(i) for i in new_parent.path_ids)
+    await conn.execute(
+        "UPDATE organizations SET path = $2::ltree || subpath(path, nlevel($1::ltree) - 1)"
+        " WHERE path <@ $1::ltree",
+        old_path,
+        new_prefix,
+    )
+    row = await conn.fetchrow(
+        f"UPDATE organizations SET parent_id = $2, version = version + 1, updated_at = now()"
+        f" WHERE id = $1 RETURNING {_ORG_COLUMNS}",
+        org.id,
+        new_parent.id,
+    )
+    return _organization(row)
+
+
+async def subtree_ids(conn: asyncpg.Connection, org: Organization) -> list[uuid.UUID]:
+    rows = await conn.fetch(
+        "SELECT id FROM organizations WHERE path <@ $1::ltree",
+        ".".join(path_label(i) for i in org.path_ids),
+    )
+    return [r["id"] for r in rows]
+
+
+async def is_within(conn: asyncpg.Connection, org_id: uuid.UUID, ancestor_id: uuid.UUID) -> bool:
+    """True when `org_id` is `ancestor_id` or one of its descendants."""
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM organizations o, organizations a"
+            " WHERE o.id = $1 AND a.id = $2 AND o.path <@ a.path)",
+            org_id,
+            ancestor_id,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class OrganizationCounts:
+    child_count: int
+    descendant_count: int
+    member_count: int
+    active_member_count: int
+
+
+async def organization_counts(conn: asyncpg.Connection, org: Organization) -> OrganizationCounts:
+    row = await conn.fetchrow(
+        "WITH sub AS (SELECT id FROM organizations WHERE path <@ $1::ltree)"
+        " SELECT (SELECT count(*) FROM organizations WHERE parent_id = $2) AS child_count,"
+        "        (SELECT count(*) - 1 FROM sub) AS descendant_count,"
+        "        count(m.id) AS member_count,"
+        "        count(m.id) FILTER (WHERE m.status = ANY($3::text[])) AS active_member_count"
+        " FROM members m WHERE m.organization_id IN (SELECT id FROM sub)",
+        ".".join(path_label(i) for i in org.path_ids),
+        org.id,
+        [MemberStatus.PROBATIONARY.value, MemberStatus.OFFICIAL.value, MemberStatus.EXEMPT.value],
+    )
+    assert row is not None
+    return OrganizationCounts(**dict(row))
+
+
+# -- members ------------------------------------------------------------------------------------
+
+_MEMBER_COLUMNS = (
+    "id, organization_id, full_name, date_of_birth, gender, ethnicity, hometown, citizen_id,"
+    " party_card_number, admission_date, official_date, status, positions, phone, email, address,"
+    " photo_ref, version, created_at, updated_at"
+)
+_MEMBER_INSERT_COLUMNS = (
+    "id",
+    "organization_id",
+    "full_name",
+    "name_key",
+    "name_tokens",
+    "name_words",
+    "date_of_birth",
+    "gender",
+    "ethnicity",
+    "hometown",
+    "citizen_id",
+    "party_card_number",
+    "admission_date",
+    "official_date",
+    "status",
+    "positions",
+    "phone",
+    "email",
+    "address",
+    "photo_ref",
+)
+
+
+def _member(row: asyncpg.Record) -> Member:
+    return Member(
+        id=row["id"],
+        organization_id=row["organization_id"],
+        full_name=row["full_name"],
+        date_of_birth=row["date_of_birth"],
+        gender=row["gender"],
+        ethnicity=row["ethnicity"],
+        hometown=row["hometown"],
+        citizen_id=row["citizen_id"],
+        party_card_number=row["party_card_number"],
+        admission_date=row["admission_date"],
+        official_date=row["official_date"],
+        status=MemberStatus(row["status"]),
+        positions=[Position(p) for p in row["positions"]],
+        phone=row["phone"],
+        email=row["email"],
+        address=row["address"],
+        photo_ref=row["photo_ref"],
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+@dataclass(frozen=True)
+class NewMember:
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    full_name: str
+    names: NameSearchForms
+    date_of_birth: date
+    gender: str
+    ethnicity: str | None
+    hometown: str | None
+    citizen_id: str | None
+    party_card_number: str
+    admission_date: date
+    official_date: date | None
+    status: MemberStatus
+    positions: Sequence[Position]
+    phone: str | None
+    email: str | None
+    address: str | None
+    photo_ref: str | None
+
+    def as_row(self) -> tuple[Any, ...]:
+        return (
+            self.id,
+            self.organization_id,
+            self.full_name,
+            self.names.key,
+            self.names.tokens,
+            self.names.words,
+            self.date_of_birth,
+            self.gender,
+            self.ethnicity,
+            self.hometown,
+            self.citizen_id,
+            self.party_card_number,
+            self.admission_date,
+            self.official_date,
+            self.status.value,
+            [p.value for p in self.positions],
+            self.phone,
+            self.email,
+            self.address,
+            self.photo_ref,
+        )
+
+
+async def insert_member(conn: asyncpg.Connection, new: NewMember) -> Member:
+    placeholders = ", ".join(f"${i}" for i in range(1, len(_MEMBER_INSERT_COLUMNS) + 1))
+    row = await conn.fetchrow(
+        f"INSERT INTO members ({', '.join(_MEMBER_INSERT_COLUMNS)}) VALUES ({placeholders})"
+        f" RETURNING {_MEMBER_COLUMNS}",
+        *new.as_row(),
+    )
+    return _member(row)
+
+
+async def copy_members(conn: asyncpg.Connection, members: Sequence[NewMember]) -> None:
+    """Bulk insert with binary COPY (imports)."""
+    await conn.copy_records_to_table(
+        "members", records=[m.as_row() for m in members], columns=_MEMBER_INSERT_COLUMNS
+    )
+
+
+async def get_member(
+    conn: asyncpg.Connection, member_id: uuid.UUID, *, for_update: bool = False
+) -> Member | None:
+    lock = " FOR UPDATE" if for_update else ""
+    row = await conn.fetchrow(
+        f"SELECT {_MEMBER_COLUMNS} FROM members WHERE id = $1{lock}", member_id
+    )
+    return _member(row) if row else None
+
+
+async def find_member_ids_by_identity(
+    conn: asyncpg.Connection, *, party_card_number: str, citizen_id: str | None
+) -> list[tuple[uuid.UUID, str]]:
+    """Members holding this card number or citizen id: (id, which field matched)."""
+    rows = await conn.fetch(
+        "SELECT id, 'party_card_number' AS field FROM members WHERE party_card_number = $1"
+        " UNION ALL"
+        " SELECT id, 'citizen_id' FROM members WHERE $2::text IS NOT NULL AND citizen_id = $2",
+        party_card_number,
+        citizen_id,
+    )
+    return [(r["id"], r["field"]) for r in rows]
+
+
+async def members_by_card_numbers(
+    conn: asyncpg.Connection, card_numbers: Sequence[str], *, for_update: bool = False
+) -> dict[str, Member]:
+    lock = " FOR UPDATE" if for_update else ""
+    rows = await conn.fetch(
+        f"SELECT {_MEMBER_COLUMNS} FROM members WHERE party_card_number = ANY($1::text[]){lock}",
+        list(card_numbers),
+    )
+    return {r["party_card_number"]: _member(r) for r in rows}
+
+
+async def card_numbers_by_citizen_ids(
+    conn: asyncpg.Connection, citizen_ids: Sequence[str]
+) -> dict[str, str]:
+    rows = await conn.fetch(
+        "SELECT citizen_id, party_card_number FROM members WHERE citizen_id = ANY($1::text[])",
+        list(citizen_ids),
+    )
+    return {r["citizen_id"]: r["party_card_number"] for r in rows}
+
+
+async def update_member(
+    conn: asyncpg.Connection, member_id: uuid.UUID, changes: Mapping[str, Any]
+) -> Member:
+    values: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name == "names":
+            assert isinstance(value, NameSearchForms)
+            values.update(name_key=value.key, name_tokens=value.tokens, name_words=value.words)
+        elif name == "status":
+            values[name] = MemberStatus(value).value
+        elif name == "positions":
+            values[name] = [Position(p).value for p in value]
+        else:
+            values[name] = value
+    assignments = [f"{name} = ${i}" for i, name in enumerate(values, start=2)]
+    row = await conn.fetchrow(
+        f"UPDATE members SET {', '.join(assignments)}, version = version + 1, updated_at = now()"
+        f" WHERE id = $1 RETURNING {_MEMBER_COLUMNS}",
+        member_id,
+        *values.values(),
+    )
+    return _member(row)
+
+
+@dataclass(frozen=True)
+class MemberSearch:
+    folded_tokens: Sequence[str] = ()
+    accented_words: Sequence[str] = ()
+    party_card_number: str | None = None
+    organization_ids: Sequence[uuid.UUID] | None = None
+    member_id: uuid.UUID | None = None
+    statuses: Sequence[MemberStatus] = ()
+    after: tuple[str, uuid.UUID] | None = None
+    limit: int = 20
+
+
+@dataclass(frozen=True)
+class MemberListItem:
+    member: Member
+    name_key: str
+    organization_name: str
+
+
+async def search_members(conn: asyncpg.Connection, search: MemberSearch) -> list[MemberListItem]:
+    """Members ordered by folded name then id, keyset-paginated. Only the conditions in use are
+    in the SQL, so each query shape gets a plan of its own."""
+    conditions: list[str] = []
+    args: list[Any] = []
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    if search.folded_tokens:
+        conditions.append(f"m.name_tokens @> {arg(list(search.folded_tokens))}::text[]")
+    if search.accented_words:
+        conditions.append(f"m.name_words @> {arg(list(search.accented_words))}::text[]")
+    if search.party_card_number:
+        conditions.append(f"m.party_card_number = {arg(search.party_card_number)}")
+    if search.member_id:
+        conditions.append(f"m.id = {arg(search.member_id)}")
+    if search.organization_ids is not None:
+        ids = list(search.organization_ids)
+        if len(ids) == 1:
+            conditions.append(f"m.organization_id = {arg(ids[0])}")
+        else:
+            conditions.append(f"m.organization_id = ANY({arg(ids)}::uuid[])")
+    if search.statuses:
+        conditions.append(f"m.status = ANY({arg([s.value for s in search.statuses])}::text[])")
+    if search.after is not None:
+        key, last_id = search.after
+        conditions.append(f"(m.name_key, m.id) > ({arg(key)}, {arg(last_id)})")
+    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+    rows = await conn.fetch(
+        f"SELECT {', '.join('m.' + c.strip() for c in _MEMBER_COLUMNS.split(','))},"
+        f" m.name_key, o.name AS organization_name"
+        f" FROM members m JOIN organizations o ON o.id = m.organization_id"
+        f" {where} ORDER BY m.name_key, m.id LIMIT {arg(search.limit)}",
+        *args,
+    )
+    return [MemberListItem(_member(r), r["name_key"], r["organization_name"]) for r in rows]
+
+
+# -- history ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    id: int
+    member_id: uuid.UUID
+    kind: str
+    occurred_on: date
+    summary: str
+    details: dict[str, Any]
+    recorded_by: str
+    recorded_at: Any
+
+
+async def add_history(
+    conn: asyncpg.Connection,
+    *,
+    member_id: uuid.UUID,
+    kind: str,
+    occurred_on: date,
+    summary: str,
+    details: Mapping[str, Any],
+    recorded_by: str,
+) -> HistoryEntry:
+    row = await conn.fetchrow(
+        "INSERT INTO member_history (member_id, kind, occurred_on, summary, details, recorded_by)"
+        " VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
+        member_id,
+        kind,
+        occurred_on,
+        summary,
+        dict(details),
+        recorded_by,
+    )
+    return HistoryEntry(**dict(row))
+
+
+async def list_history(conn: asyncpg.Connection, member_id: uuid.UUID) -> list[HistoryEntry]:
+    rows = await conn.fetch(
+        "SELECT * FROM member_history WHERE member_id = $1 ORDER BY occurred_on, id", member_id
+    )
+    return [HistoryEntry(**dict(r)) for r in rows]
+
+
+# -- import jobs --------------------------------------------------------------------------------
+
+_JOB_COLUMNS = (
+    "id, status, mode, dry_run, file_name, file_format, file_size, scope_org_id, requested_by,"
+    " phase, total_rows, processed_rows, created_count, updated_count, unchanged_count,"
+    " error_count, message, created_at, started_at, heartbeat_at, finished_at"
+)
+STALE_JOB_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class ImportJob:
+    id: uuid.UUID
+    status: str
+    mode: str
+    dry_run: bool
+    file_name: str
+    file_format: str
+    file_size: int
+    scope_org_id: uuid.UUID | None
+    requested_by: str
+    phase: str
+    total_rows: int | None
+    processed_rows: int
+    created_count: int
+    updated_count: int
+    unchanged_count: int
+    error_count: int
+    message: str | None
+    created_at: Any
+    started_at: Any
+    heartbeat_at: Any
+    finished_at: Any
+
+
+async def create_import_job(
+    conn: asyncpg.Connection,
+    *,
+    job_id: uuid.UUID,
+    mode: str,
+    dry_run: bool,
+    file_name: str,
+    file_format: str,
+    content: bytes,
+    scope_org_id: uuid.UUID | None,
+    requested_by: str,
+    total_rows: int | None,
+) -> ImportJob:
+    row = await conn.fetchrow(
+        "INSERT INTO import_jobs (id, status, mode, dry_run, file_name, file_format, file_size,"
+        " content, scope_org_id, requested_by, total_rows)"
+        f" VALUES ($1, 'pending', $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {_JOB_COLUMNS}",
+        job_id,
+        mode,
+        dry_run,
+        file_name,
+        file_format,
+        len(content),
+        content,
+        scope_org_id,
+        requested_by,
+        total_rows,
+    )
+    await conn.execute("SELECT pg_notify(current_schema() || '_imports', $1)", str(job_id))
+    return ImportJob(**dict(row))
+
+
+async def get_import_job(conn: asyncpg.Connection, job_id: uuid.UUID) -> ImportJob | None:
+    row = await conn.fetchrow(f"SELECT {_JOB_COLUMNS} FROM import_jobs WHERE id = $1", job_id)
+    return ImportJob(**dict(row)) if row else None
+
+
+async def claim_import_job(conn: asyncpg.Connection) -> tuple[ImportJob, bytes] | None:
+    """The oldest pending job, or a running one whose worker stopped heartbeating."""
+    row = await conn.fetchrow(
+        "UPDATE import_jobs SET status = 'running', started_at = coalesce(started_at, now()),"
+        " heartbeat_at = now(), phase = 'parsing', processed_rows = 0"
+        " WHERE id = (SELECT id FROM import_jobs"
+        "   WHERE status = 'pending'"
+        "      OR (status = 'running' AND heartbeat_at < now() - make_interval(secs => $1))"
+        "   ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT 1)"
+        f" RETURNING {_JOB_COLUMNS}, content",
+        STALE_JOB_SECONDS,
+    )
+    if row is None:
+        return None
+    values = dict(row)
+    content = values.pop("content")
+    return ImportJob(**values), bytes(content)
+
+
+async def record_import_progress(
+    conn: asyncpg.Connection,
+    job_id: uuid.UUID,
+    *,
+    phase: str,
+    processed_rows: int,
+    total_rows: int | None,
+) -> None:
+    await conn.execute(
+        "UPDATE import_jobs SET phase = $2, processed_rows = $3,"
+        " total_rows = coalesce($4, total_rows), heartbeat_at = now()"
+        " WHERE id = $1 AND status = 'running'",
+        job_id,
+        phase,
+        processed_rows,
+        total_rows,
+    )
+
+
+async def finish_import_job(
+    conn: asyncpg.Connection,
+    job_id: uuid.UUID,
+    *,
+    status: str,
+    message: str,
+    total_rows: int | None = None,
+    created: int = 0,
+    updated: int = 0,
+    unchanged: int = 0,
+    errors: int = 0,
+) -> None:
+    await conn.execute(
+        "UPDATE import_jobs SET status = $2, message = $3, phase = 'done',"
+        " total_rows = coalesce($4, total_rows), processed_rows = coalesce($4, processed_rows),"
+        " created_count = $5, updated_count = $6, unchanged_count = $7, error_count = $8,"
+        " finished_at = now(), heartbeat_at = now(), content = NULL WHERE id = $1",
+        job_id,
+        status,
+        message,
+        total_rows,
+        created,
+        updated,
+        unchanged,
+        errors,
+    )
+
+
+async def save_import_errors(
+    conn: asyncpg.Connection, job_id: uuid.UUID, errors: Sequence[Any]
+) -> None:
+    await conn.copy_records_to_table(
+        "import_errors",
+        records=[(job_id, e.row_number, e.field, e.code, e.message, e.value) for e in errors],
+        columns=("job_id", "row_number", "field", "code", "message", "value"),
+    )
+
+
+async def list_import_errors(
+    conn: asyncpg.Connection, job_id: uuid.UUID, *, limit: int, offset: int
+) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT row_number, field, code, message, value FROM import_errors WHERE job_id = $1"
+        " ORDER BY row_number, field LIMIT $2 OFFSET $3",
+        job_id,
+        limit,
+        offset,
+    )
+    return rows
+
+
+def members_for_export(
+    conn: asyncpg.Connection, organization_ids: Sequence[uuid.UUID] | None
+) -> Any:
+    """A server-side cursor over members with their organisation, in name order (inside a
+    transaction)."""
+    where = "WHERE m.organization_id = ANY($1::uuid[])" if organization_ids is not None else ""
+    args = [list(organization_ids)] if organization_ids is not None else []
+    return conn.cursor(
+        f"SELECT {', '.join('m.' + c.strip() for c in _MEMBER_COLUMNS.split(','))},"
+        f" o.code AS organization_code, o.name AS organization_name"
+        f" FROM members m JOIN organizations o ON o.id = m.organization_id {where}"
+        f" ORDER BY m.name_key, m.id",
+        *args,
+        prefetch=2000,
+    )
+
+
+def member_from_row(row: asyncpg.Record) -> Member:
+    return _member(row)
