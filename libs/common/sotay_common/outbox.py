@@ -189,29 +189,50 @@ class OutboxRelay:
             if len(rows) < self.settings.batch_size:
                 return total
 
-    async def _publish_batch(self, conn: asyncpg.Connection, rows: Sequence[asyncpg.Record]) -> int:
+    async def _send(self, row: asyncpg.Record) -> asyncio.Future[Any]:
+        return await self._sender.send(
+            row["topic"],
+            key=row["key"].encode(),
+            value=bytes(row["payload"]),
+            headers=row["headers"],
+        )
+
+    async def _send_wave(self, wave: Sequence[asyncpg.Record]) -> list[Any]:
+        """Sends records of distinct keys together; one result (or exception) per record."""
         futures: list[asyncio.Future[Any]] = []
-        errors: list[BaseException] = []
-        for row in rows:
+        for row in wave:
             try:
-                futures.append(
-                    await self._sender.send(
-                        row["topic"],
-                        key=row["key"].encode(),
-                        value=bytes(row["payload"]),
-                        headers=row["headers"],
-                    )
-                )
+                futures.append(await self._send(row))
             except Exception as exc:  # the producer refused to enqueue (e.g. no metadata)
-                errors.append(exc)
-                break
-        results = await asyncio.gather(*futures, return_exceptions=True)
-        sent = [
-            row
-            for row, result in zip(rows, results, strict=False)
-            if not isinstance(result, BaseException)
-        ]
-        errors += [result for result in results if isinstance(result, BaseException)]
+                done = await asyncio.gather(*futures, return_exceptions=True)
+                return [*done, *[exc] * (len(wave) - len(futures))]
+        return list(await asyncio.gather(*futures, return_exceptions=True))
+
+    async def _publish_batch(self, conn: asyncpg.Connection, rows: Sequence[asyncpg.Record]) -> int:
+        """Publishes in waves holding at most one record per key, each wave acknowledged before
+        the next, and stops a key at its first failure: whatever the producer does on errors
+        (retries, expired batches), the events of one key reach Kafka in id order. Events of
+        different keys, the common case, all travel in the first wave."""
+        sent: list[asyncpg.Record] = []
+        errors: list[BaseException] = []
+        failed_keys: set[str] = set()
+        pending = list(rows)
+        while pending:
+            wave: list[asyncpg.Record] = []
+            later: list[asyncpg.Record] = []
+            keys_in_wave: set[str] = set()
+            for row in pending:
+                if row["key"] in failed_keys:
+                    continue
+                (later if row["key"] in keys_in_wave else wave).append(row)
+                keys_in_wave.add(row["key"])
+            for row, result in zip(wave, await self._send_wave(wave), strict=True):
+                if isinstance(result, BaseException):
+                    errors.append(result)
+                    failed_keys.add(row["key"])
+                else:
+                    sent.append(row)
+            pending = later
         if sent:
             await conn.execute(
                 "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])",

@@ -106,7 +106,7 @@ class EventEnvelope:
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str]) -> EventEnvelope:
-        """Raises ValueError (KeyError included) when a required attribute is missing or bad."""
+        """Raises KeyError for a missing attribute, ValueError for a malformed one."""
         if headers.get("ce_specversion") != SPEC_VERSION:
             raise ValueError(f"unsupported ce_specversion {headers.get('ce_specversion')!r}")
         return cls(

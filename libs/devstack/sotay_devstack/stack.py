@@ -1,0 +1,7 @@
+"""`make run`: the whole system on one machine (filled in below)."""
+
+from pathlib import Path
+
+
+def run_stack(repo: Path) -> int:
+    raise NotImplementedError(str(repo))

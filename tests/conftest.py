@@ -1,0 +1,1 @@
+pytest_plugins = ["sotay_devstack.pytest_plugin"]
