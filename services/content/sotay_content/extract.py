@@ -420,6 +420,7 @@ class _PdfLine:
     text: str
     size: float
     page: int
+    x: float  # where the line starts, in points from the page's left edge
 
 
 @dataclass
@@ -428,6 +429,7 @@ class _LineBuilder:
     lines: list[_PdfLine] = field(default_factory=list)
     parts: list[str] = field(default_factory=list)
     sizes: Counter[float] = field(default_factory=Counter)
+    x: float | None = None
 
     def visit(self, text: str, cm: list[float], tm: list[float], _font: Any, size: float) -> None:
         pieces = text.split("\n")
@@ -438,13 +440,17 @@ class _LineBuilder:
                 self.parts.append(piece)
                 effective = size * math.hypot(tm[2], tm[3]) * math.hypot(cm[2], cm[3])
                 self.sizes[round(effective, 1)] += len(piece.strip())
+                if self.x is None:
+                    self.x = tm[4] * cm[0] + cm[4]
 
     def flush(self) -> None:
         text = normalize_text("".join(self.parts))
         if text:
-            self.lines.append(_PdfLine(text, self.sizes.most_common(1)[0][0], self.page))
+            size = self.sizes.most_common(1)[0][0]
+            self.lines.append(_PdfLine(text, size, self.page, round(self.x or 0.0)))
         self.parts.clear()
         self.sizes.clear()
+        self.x = None
 
 
 def extract_pdf(data: bytes, limits: ExtractionLimits = DEFAULT_LIMITS) -> tuple[str, int]:
@@ -543,7 +549,9 @@ def _pdf_markdown(lines: list[_PdfLine]) -> str:
     body_size = sizes.most_common(1)[0][0]
     heading_sizes = sorted({s for s in sizes if s >= 1.15 * body_size}, reverse=True)
     levels = {size: min(index + 1, 3) for index, size in enumerate(heading_sizes)}
-    full_line = _typical_full_line_chars([line for line in lines if line.size == body_size])
+    body_lines = [line for line in lines if line.size == body_size]
+    full_line = _typical_full_line_chars(body_lines)
+    left_margin = Counter(line.x for line in body_lines).most_common(1)[0][0]
     paragraphs: list[str] = []
     previous: _PdfLine | None = None
     for line in lines:
@@ -551,7 +559,7 @@ def _pdf_markdown(lines: list[_PdfLine]) -> str:
         text = escape_markdown(line.text)
         if level:
             paragraphs.append(f"{'#' * level} {text}")
-        elif previous is not None and _continues(previous, line, body_size, full_line):
+        elif previous is not None and _continues(previous, line, full_line, left_margin):
             paragraphs[-1] = f"{paragraphs[-1]} {text}"
         else:
             paragraphs.append(text)
@@ -564,12 +572,13 @@ def _typical_full_line_chars(body_lines: list[_PdfLine]) -> int:
     return lengths[int(0.9 * (len(lengths) - 1))] if lengths else 0
 
 
-def _continues(previous: _PdfLine, line: _PdfLine, body_size: float, full_line: int) -> bool:
-    """Whether `line` is the wrapped continuation of the paragraph ending with `previous`."""
+def _continues(previous: _PdfLine, line: _PdfLine, full_line: int, left_margin: float) -> bool:
+    """Whether `line` wraps the paragraph ending with `previous`: that one filled its line,
+    this one starts at the margin (no indent, not centred) and starts no article or item."""
     return (
-        previous.size == body_size == line.size
+        previous.size == line.size
         and len(previous.text) >= 0.75 * full_line
-        and previous.text[-1] not in ".:;!?"
+        and abs(line.x - left_margin) <= 2
         and parse_heading(line.text) is None
         and not _LIST_START.match(line.text)
     )

@@ -168,6 +168,8 @@ _BLOCK_TAGS = frozenset(
         *("ul", "ol", "li", "dl", "dt", "dd", "figure", "figcaption", "address"),
     }
 )
+# Items of a list, table or definition list end where the next begins: no blank line between.
+_ITEM_TAGS = frozenset({"li", "tr", "dt", "dd"})
 _SKIPPED_TAGS = frozenset({"script", "style", "template", "noscript", "head", "svg", "math"})
 
 
@@ -196,7 +198,7 @@ class _HtmlText(HTMLParser):
         if tag == "pre":
             self.in_pre += 1
         if tag in _BLOCK_TAGS:
-            self.parts.append("\n\n" if tag in ("p", "h1", "h2", "h3", "table") else "\n")
+            self.parts.append("\n")
         if tag == "tr":
             self.cells_in_row = 0
         if tag == "li":
@@ -216,8 +218,8 @@ class _HtmlText(HTMLParser):
             self.lists.pop()
         if tag == "pre":
             self.in_pre = max(0, self.in_pre - 1)
-        if tag in _BLOCK_TAGS:
-            self.parts.append("\n")
+        if tag in _BLOCK_TAGS and tag not in _ITEM_TAGS:
+            self.parts.append("\n\n")
 
     def handle_data(self, data: str) -> None:
         if self.skipping:
