@@ -567,18 +567,30 @@ def _pdf_markdown(lines: list[_PdfLine]) -> str:
     return normalize_text("\n\n".join(paragraphs))
 
 
-def _typical_full_line_chars(body_lines: list[_PdfLine]) -> int:
+# Below this many body lines the width of a full line cannot be told, so nothing is joined.
+_MIN_LINES_TO_JOIN = 12
+
+
+def _typical_full_line_chars(body_lines: list[_PdfLine]) -> float:
+    if len(body_lines) < _MIN_LINES_TO_JOIN:
+        return math.inf
     lengths = sorted(len(line.text) for line in body_lines)
-    return lengths[int(0.9 * (len(lengths) - 1))] if lengths else 0
+    return lengths[int(0.9 * (len(lengths) - 1))]
 
 
-def _continues(previous: _PdfLine, line: _PdfLine, full_line: int, left_margin: float) -> bool:
-    """Whether `line` wraps the paragraph ending with `previous`: that one filled its line,
-    this one starts at the margin (no indent, not centred) and starts no article or item."""
-    return (
+def _continues(previous: _PdfLine, line: _PdfLine, full_line: float, left_margin: float) -> bool:
+    """Whether `line` wraps the paragraph ending with `previous`.
+
+    The previous line must fill its width and this one start at the margin (not indented, not
+    centred). A line that looks like a new article or item ("Điều 28.", "2.", "- ") still
+    continues when the previous line stopped mid-sentence ("... quy định tại" + "Điều 28.").
+    """
+    if not (
         previous.size == line.size
         and len(previous.text) >= 0.75 * full_line
         and abs(line.x - left_margin) <= 2
-        and parse_heading(line.text) is None
-        and not _LIST_START.match(line.text)
-    )
+    ):
+        return False
+    if parse_heading(line.text) is not None or _LIST_START.match(line.text):
+        return previous.text[-1] not in ".;:!?"
+    return True
