@@ -41,11 +41,6 @@ KIND_LABELS_VI: dict[DocumentKind, str] = {
     DocumentKind.STUDY_TOPIC: "Chuyên đề học tập",
 }
 
-# Kinds whose body is usually organised in Chương / Điều / Khoản (see regulations.py).
-ARTICLE_STRUCTURED_KINDS = frozenset(
-    {DocumentKind.REGULATION, DocumentKind.RULES, DocumentKind.DECISION}
-)
-
 # Kinds issued as numbered documents (văn kiện); news, study topics and charters carry none.
 NUMBERED_KINDS = frozenset(
     {

@@ -184,21 +184,37 @@ def extract_docx(data: bytes, limits: ExtractionLimits = DEFAULT_LIMITS) -> str:
 
 def _docx_blocks(document: DocxDocument) -> Iterator[str]:
     numbering = _Numbering(document)
+    styles: dict[str | None, list[Any]] = {}
     for item in document.iter_inner_content():
         if isinstance(item, Paragraph):
-            yield _paragraph_markdown(item, numbering)
+            # python-docx scans every style on each lookup: resolve each style once.
+            style_id = item._p.style
+            if style_id not in styles:
+                styles[style_id] = _style_chain(item.style)
+            yield _paragraph_markdown(item, styles[style_id], numbering)
         elif isinstance(item, Table):
             yield "\n".join(_table_rows(item))
 
 
-def _paragraph_markdown(paragraph: Paragraph, numbering: _Numbering) -> str:
+def _style_chain(style: Any) -> list[Any]:
+    """The paragraph style and the styles it is based on, nearest first."""
+    chain = []
+    for _ in range(5):  # styles inherit through `based on`; real chains are short
+        if style is None:
+            break
+        chain.append(style)
+        style = style.base_style
+    return chain
+
+
+def _paragraph_markdown(paragraph: Paragraph, styles: list[Any], numbering: _Numbering) -> str:
     text = escape_markdown(normalize_text(paragraph.text).replace("\n", " "))
     if not text:
         return ""
-    level = _heading_level(paragraph)
+    level = _heading_level(paragraph, styles)
     if level:
         return f"{'#' * level} {text}"
-    label = numbering.label(paragraph)
+    label = numbering.label(_num_reference(paragraph, styles))
     return f"{label} {text}" if label else text
 
 
@@ -218,15 +234,12 @@ def _table_rows(table: Table) -> Iterator[str]:
 _HEADING_STYLE = re.compile(r"(?:heading|tiêu đề)\s*(\d)", re.I)
 
 
-def _heading_level(paragraph: Paragraph) -> int:
+def _heading_level(paragraph: Paragraph, styles: list[Any]) -> int:
     """Markdown level from the style (Heading N, Title, or their derivatives) or outline."""
     outline = _outline_level(paragraph._p.pPr)
     if outline is not None:
         return outline
-    style = paragraph.style
-    for _ in range(5):  # styles inherit through `based on`; real chains are short
-        if style is None:
-            return 0
+    for style in styles:
         name = style.name or ""
         match = _HEADING_STYLE.fullmatch(name)
         if match:
@@ -236,7 +249,6 @@ def _heading_level(paragraph: Paragraph) -> int:
         outline = _outline_level(style.element.pPr)
         if outline is not None:
             return outline
-        style = style.base_style
     return 0
 
 
@@ -292,8 +304,8 @@ class _Numbering:
             self.counter_key[num_id] = key
             self.levels[key] = levels
 
-    def label(self, paragraph: Paragraph) -> str:
-        reference = _num_reference(paragraph)
+    def label(self, reference: tuple[str, int] | None) -> str:
+        """The number shown for the next item of list `reference` (numId, level), if any."""
         if reference is None:
             return ""
         num_id, ilvl = reference
@@ -345,16 +357,9 @@ def _start_overrides(num: Any) -> dict[int, int]:
     return overrides
 
 
-def _num_reference(paragraph: Paragraph) -> tuple[str, int] | None:
+def _num_reference(paragraph: Paragraph, styles: list[Any]) -> tuple[str, int] | None:
     """(numId, level) from the paragraph, else from its style chain; numId 0 means none."""
-    candidates = [paragraph._p.pPr]
-    style = paragraph.style
-    for _ in range(5):
-        if style is None:
-            break
-        candidates.append(style.element.pPr)
-        style = style.base_style
-    for ppr in candidates:
+    for ppr in [paragraph._p.pPr, *(style.element.pPr for style in styles)]:
         num_pr = ppr.find(qn("w:numPr")) if ppr is not None else None
         num_id = num_pr.find(qn("w:numId")) if num_pr is not None else None
         if num_pr is None or num_id is None:

@@ -183,7 +183,6 @@ _ROMAN_LOOKALIKES = str.maketrans(
 )
 _CHAPTER_NUMBER = r"[\dIVXivxlL|ІіӀХхѴѵ\u2160-\u216b\u2170-\u217b]{1,6}"
 _ROMAN_VALUE = re.compile(r"(X{0,3})(IX|IV|V?I{0,3})")
-_ROMAN_DIGITS = {"I": 1, "V": 5, "X": 10}
 _SEPARATORS = ".:-–—"
 # Vietnamese legal lists skip f, j, w, z, but typists do not always: accept the Latin order
 # with đ after d.
@@ -278,13 +277,13 @@ def _split_rest(rest: str) -> tuple[bool, str | None] | None:
     if not stripped:
         return False, None
     if stripped[0] in _SEPARATORS:
-        return True, clean_title(stripped[1:])
+        return True, _clean_title(stripped[1:])
     if rest[0].isspace() and stripped[0].isupper():
-        return False, clean_title(stripped)
+        return False, _clean_title(stripped)
     return None
 
 
-def clean_title(raw: str) -> str | None:
+def _clean_title(raw: str) -> str | None:
     title = probe_line(raw).rstrip(".").strip()
     return title or None
 
@@ -449,7 +448,7 @@ class _Parser:
             index += 1
             if kind is NodeKind.DIEU or not is_all_caps(candidate):
                 break
-        return clean_title(" ".join(parts)), index
+        return _clean_title(" ".join(parts)), index
 
     def _open(self, heading: Heading, title: str | None, start: int) -> None:
         if not self.roots and not self.open and self.content_start is not None:
