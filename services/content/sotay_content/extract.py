@@ -458,6 +458,10 @@ class _LineBuilder:
         self.x = None
 
 
+# A page with an image and fewer letters than this is a scan (perhaps with a stamped number).
+_MIN_LETTERS_PER_TEXT_PAGE = 20
+
+
 def extract_pdf(data: bytes, limits: ExtractionLimits = DEFAULT_LIMITS) -> tuple[str, int]:
     """(Markdown, page count) of a PDF with a text layer."""
     reader = _open_pdf(data)
@@ -465,22 +469,23 @@ def extract_pdf(data: bytes, limits: ExtractionLimits = DEFAULT_LIMITS) -> tuple
     if page_count > limits.max_pdf_pages:
         raise ContentRejected("pdf_too_many_pages", f"Tệp PDF có hơn {limits.max_pdf_pages} trang.")
     lines: list[_PdfLine] = []
-    has_images = False
+    scanned_pages = 0
     try:
         for number, page in enumerate(reader.pages):
             builder = _LineBuilder(number)
             page.extract_text(visitor_text=builder.visit)
             builder.flush()
             lines.extend(builder.lines)
-            has_images = has_images or _has_images(page.get("/Resources"))
+            letters = sum(ch.isalnum() for line in builder.lines for ch in line.text)
+            if letters < _MIN_LETTERS_PER_TEXT_PAGE and _has_images(page.get("/Resources")):
+                scanned_pages += 1
     except LimitReachedError:
         raise ContentRejected(
             "pdf_too_complex", "Tệp PDF quá phức tạp hoặc có dữ liệu nén bất thường."
         ) from None
     except (PyPdfError, KeyError, ValueError, TypeError):
         raise _pdf_corrupt() from None
-    letters = sum(ch.isalnum() for line in lines for ch in line.text)
-    if letters < 20 * page_count and has_images:
+    if scanned_pages > page_count / 2:
         raise ContentRejected(
             "pdf_image_only",
             "Tệp PDF chỉ chứa hình ảnh, không trích xuất được văn bản. Hãy tải lên bản "

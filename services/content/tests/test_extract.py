@@ -87,14 +87,19 @@ def charter_pdf() -> bytes:
     return bytes(pdf.output())
 
 
-def scanned_pdf() -> bytes:
-    """A page that is only a picture of text, as a scanner makes it."""
+def scanned_pdf(scanned_pages: int = 1, text_pages: int = 0) -> bytes:
+    """Pages that are only a picture of text, as a scanner makes them, after typed pages."""
     picture = Image.new("RGB", (1240, 1754), "white")
     font = ImageFont.truetype(str(FONTS / "DejaVuSans.ttf"), 36)
     ImageDraw.Draw(picture).text((100, 100), "Điều 1. Phạm vi điều chỉnh", fill="black", font=font)
-    pdf = FPDF(format="A4")
-    pdf.add_page()
-    pdf.image(picture, x=0, y=0, w=210)
+    pdf = RegulationPdf(running_header=False)
+    for number in range(1, text_pages + 1):
+        pdf.add_page()
+        pdf.set_font("DejaVu", "", 11)
+        pdf.multi_cell(0, 6, f"Điều {number}. Trang đánh máy\n1. Nội dung đọc được bằng chữ.")
+    for _ in range(scanned_pages):
+        pdf.add_page()
+        pdf.image(picture, x=0, y=0, w=210)
     return bytes(pdf.output())
 
 
@@ -244,6 +249,13 @@ def test_pdf_made_of_images_is_refused_with_a_clear_message() -> None:
 
     assert error.code == "pdf_image_only"
     assert error.message_vi.startswith("Tệp PDF chỉ chứa hình ảnh, không trích xuất được văn bản")
+
+
+def test_pdf_mostly_scanned_is_refused_but_a_scanned_appendix_is_not() -> None:
+    assert rejection(scanned_pdf(scanned_pages=2, text_pages=1)).code == "pdf_image_only"
+
+    extracted = extract_document(scanned_pdf(scanned_pages=1, text_pages=2))
+    assert len(parse_regulation(extracted.markdown).articles()) == 2
 
 
 def test_pdf_with_a_password_is_refused_but_owner_only_protection_is_read() -> None:
