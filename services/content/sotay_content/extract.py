@@ -161,7 +161,9 @@ def check_zip_container(data: bytes, limits: ExtractionLimits = DEFAULT_LIMITS) 
         if over_floor and entry.file_size > limits.max_zip_ratio * max(entry.compress_size, 1):
             raise bomb
     names = {entry.filename for entry in entries}
-    if "[Content_Types].xml" not in names or "word/document.xml" not in names:
+    # The main part is usually word/document.xml, but Word Online writes document2.xml.
+    has_word_part = any(name.startswith("word/document") for name in names)
+    if "[Content_Types].xml" not in names or not has_word_part:
         raise ContentRejected(
             "file_format_unsupported",
             "Tệp nén không phải văn bản Word (.docx). Chỉ nhận DOCX, PDF hoặc văn bản.",
