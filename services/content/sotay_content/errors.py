@@ -1,0 +1,12 @@
+"""The one error type the content domain raises for input it will not accept."""
+
+from __future__ import annotations
+
+
+class ContentRejected(Exception):  # noqa: N818 - the name is part of the service's contract
+    """Input refused: `code` is a stable snake_case string, `message_vi` is shown to users."""
+
+    def __init__(self, code: str, message_vi: str) -> None:
+        super().__init__(f"{code}: {message_vi}")
+        self.code = code
+        self.message_vi = message_vi
