@@ -7,25 +7,10 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
 
+from sotay_common.events.content import DocumentKind
 from sotay_content.errors import ContentRejected
 from sotay_content.text import normalize_text
-
-
-class DocumentKind(StrEnum):
-    NEWS = "news"
-    RESOLUTION = "resolution"
-    DIRECTIVE = "directive"
-    CONCLUSION = "conclusion"
-    DECISION = "decision"
-    REGULATION = "regulation"
-    RULES = "rules"
-    GUIDANCE = "guidance"
-    ANNOUNCEMENT = "announcement"
-    PLAN = "plan"
-    STUDY_TOPIC = "study_topic"
-
 
 KIND_LABELS_VI: dict[DocumentKind, str] = {
     DocumentKind.NEWS: "Tin tức",

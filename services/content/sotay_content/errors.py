@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-class ContentRejected(Exception):  # noqa: N818 - the name is part of the service's contract
+class ContentRejected(Exception):
     """Input refused: `code` is a stable snake_case string, `message_vi` is shown to users."""
 
     def __init__(self, code: str, message_vi: str) -> None:

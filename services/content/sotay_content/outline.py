@@ -12,9 +12,9 @@ from collections import Counter
 
 from pydantic import BaseModel, ConfigDict
 
+from sotay_common.events.content import Chapter, NodeKind
 from sotay_content.regulations import (
     LABELS_VI,
-    NodeKind,
     RegulationTree,
     is_all_caps,
     is_signature_line,
@@ -40,15 +40,6 @@ class Outline(BaseModel):
 
     text: str
     sections: tuple[OutlineSection, ...]
-
-
-class Chapter(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    title: str
-    anchor: str
-    start: int
-    end: int
 
 
 class DocumentChapters(BaseModel):

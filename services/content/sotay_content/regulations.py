@@ -14,22 +14,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from sotay_common.events.content import NODE_LABELS_VI, NodeKind, StructureNode
 from sotay_content.errors import ContentRejected
 from sotay_content.text import normalize_text
-
-
-class NodeKind(StrEnum):
-    PREAMBLE = "preamble"
-    CHUONG = "chuong"
-    MUC = "muc"
-    DIEU = "dieu"
-    KHOAN = "khoan"
-    DIEM = "diem"
-
 
 RANK = {
     NodeKind.PREAMBLE: 0,
@@ -39,36 +29,8 @@ RANK = {
     NodeKind.KHOAN: 4,
     NodeKind.DIEM: 5,
 }
-LABELS_VI = {
-    NodeKind.PREAMBLE: "Phần mở đầu",
-    NodeKind.CHUONG: "Chương",
-    NodeKind.MUC: "Mục",
-    NodeKind.DIEU: "Điều",
-    NodeKind.KHOAN: "Khoản",
-    NodeKind.DIEM: "Điểm",
-}
+LABELS_VI = NODE_LABELS_VI
 PREAMBLE_ANCHOR = "preamble"
-
-
-class StructureNode(BaseModel):
-    """One node in the flat, compact form: nesting follows from the offsets."""
-
-    model_config = ConfigDict(frozen=True)
-
-    kind: NodeKind
-    number: str | None = None
-    title: str | None = None
-    anchor: str
-    start: int
-    end: int
-
-    @property
-    def heading(self) -> str:
-        """Label with title, e.g. `Điều 5. Quyền của đảng viên`, `Khoản 2`, `Phần mở đầu`."""
-        if self.kind is NodeKind.PREAMBLE:
-            return LABELS_VI[self.kind]
-        label = f"{LABELS_VI[self.kind]} {self.number}"
-        return f"{label}. {self.title}" if self.title else label
 
 
 class RegulationNode(StructureNode):

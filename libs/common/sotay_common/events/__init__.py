@@ -1,6 +1,6 @@
 """All event contracts. Importing this package registers every event type."""
 
-from sotay_common.events import members, topics
+from sotay_common.events import assistant, content, identity, members, topics, voice
 from sotay_common.events.base import (
     CONTENT_TYPE,
     SPEC_VERSION,
@@ -20,7 +20,11 @@ __all__ = [
     "dead_letter_topic",
     "decode_headers",
     "event_class",
+    "assistant",
+    "content",
+    "identity",
     "members",
     "registered_event_types",
     "topics",
+    "voice",
 ]

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from sotay_content.documents import DocumentKind
+from sotay_common.events.content import DocumentKind
 
 
 class DemoDocument(BaseModel):

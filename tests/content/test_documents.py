@@ -3,9 +3,9 @@ from datetime import date
 
 import pytest
 
+from sotay_common.events.content import DocumentKind
 from sotay_content.documents import (
     KIND_LABELS_VI,
-    DocumentKind,
     content_hash,
     parse_document_number,
     validate_document_number,

@@ -20,6 +20,7 @@ from msoffcrypto.format.ooxml import OOXMLFile
 from PIL import Image, ImageDraw, ImageFont
 from pypdf.generic import DictionaryObject, NameObject, StreamObject
 
+from sotay_common.events.content import NodeKind
 from sotay_content.demo import load_demo_documents
 from sotay_content.errors import ContentRejected
 from sotay_content.extract import (
@@ -29,7 +30,7 @@ from sotay_content.extract import (
     extract_document,
 )
 from sotay_content.markup import markdown_to_text
-from sotay_content.regulations import NodeKind, is_all_caps, parse_heading, parse_regulation
+from sotay_content.regulations import is_all_caps, parse_heading, parse_regulation
 
 FONTS = Path("/usr/share/fonts/truetype/dejavu")
 CHARTER = next(d.body for d in load_demo_documents() if d.slug == "dieu-le-mau")

@@ -3,17 +3,11 @@ import unicodedata
 
 import pytest
 
+from sotay_common.events.content import NodeKind, StructureNode
 from sotay_content.demo import load_demo_documents
 from sotay_content.errors import ContentRejected
 from sotay_content.markup import markdown_to_text
-from sotay_content.regulations import (
-    NodeKind,
-    RegulationNode,
-    RegulationTree,
-    StructureNode,
-    parse_regulation,
-    rebuild_tree,
-)
+from sotay_content.regulations import RegulationNode, RegulationTree, parse_regulation, rebuild_tree
 
 
 def first(tree: RegulationTree, kind: NodeKind) -> RegulationNode:

@@ -1,7 +1,8 @@
 import unicodedata
 
+from sotay_common.events.content import DocumentKind
 from sotay_content.demo import load_demo_documents
-from sotay_content.documents import DocumentKind, validate_document_number
+from sotay_content.documents import validate_document_number
 from sotay_content.markup import validate_body
 
 
