@@ -5,9 +5,9 @@
 How each set is made (sotay_identity.synthetic_faces), from every near-frontal photo of
 --faces (or $SOTAY_FACES_DATASET) plus the two package photos (astronaut, Grace Hopper):
 - live: a random 3-step challenge acted by re-rendering the face from its FaceMesh landmarks
-  in 3D (40 degree head turns, full blinks), one frame every 100 ms;
-- printed: the same challenge acted with the photo as a printed sheet turned by 45, 60 or 75
-  degrees in front of a pinhole camera, flat or bent (sagitta 10% / 20% of its width);
+  in 3D (45 degree head turns, full blinks), one frame every 100 ms;
+- printed: the same challenge acted with the photo as a printed sheet turned by 45 or 70
+  degrees in front of a pinhole camera, flat or bent (sagitta 20% of its width);
 - real motion: the frames of short_hamilton_clip.mp4 (a real person turning his head on
   stage): the planar residual of each turned frame (|yaw| >= min_turn_deg) against the most
   frontal frame, and the same for prints of the clip's frontal frames turned by 45-60 degrees.
@@ -49,7 +49,7 @@ from sotay_identity.synthetic_faces import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-PRINT_VARIANTS = [(turn, bend) for turn in (45.0, 60.0, 75.0) for bend in (0.0, 0.1, 0.2)]
+PRINT_VARIANTS = [(turn, bend) for turn in (45.0, 70.0) for bend in (0.0, 0.2)]
 
 
 def main() -> None:
@@ -65,11 +65,15 @@ def main() -> None:
     print(f"near-frontal photos with one face: {len(models)}")
 
     frame_ms: list[float] = []
-    live = []
+    live, unmatched = [], Counter[str]()
     for model in models.values():
         challenge = random_challenge(rng)
-        live.append(_timed(checker, live_sequence(model, challenge.steps), challenge, frame_ms))
+        result = _timed(checker, live_sequence(model, challenge.steps), challenge, frame_ms)
+        live.append(result)
+        if len(result.steps) < len(challenge.steps):
+            unmatched[challenge.steps[len(result.steps)].value] += 1
     _report("live (3D re-rendered)", live, expect_pass=True)
+    print(f"  first step not matched in failed live sequences: {dict(unmatched)}")
 
     for turn, bend in PRINT_VARIANTS:
         attacks = []
