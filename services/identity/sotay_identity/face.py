@@ -60,7 +60,7 @@ _SFACE_TEMPLATE: Final = np.array(
 _SFACE_SIZE: Final = 112
 
 
-class FaceRejected(Exception):  # noqa: N818 (the name the API contract uses)
+class FaceRejected(Exception):
     """An image cannot be used for face verification; `code` is stable, `message_vi` for users."""
 
     def __init__(self, code: str, message_vi: str) -> None:
