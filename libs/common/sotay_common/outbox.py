@@ -137,7 +137,13 @@ class OutboxRelay:
         self._wake.set()
 
     async def _become_leader(self, conn: asyncpg.Connection) -> None:
-        while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_key):  # noqa: ASYNC110
+        standing_by = False
+        while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_key):
+            if not standing_by:
+                logger.info(
+                    "outbox relay stands by: another replica leads", extra={"schema": self.schema}
+                )
+                standing_by = True
             await asyncio.sleep(self.settings.poll_interval_s)
         self.is_leader = True
         logger.info("outbox relay leads", extra={"schema": self.schema})

@@ -25,6 +25,8 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord
 
 from sotay_common.db import Database, Migration, apply_migrations, common_migrations, connect
+from sotay_devstack.net import free_port
+from sotay_devstack.services import SERVICES, ServiceProcess, service_env
 from sotay_devstack.testenv import ServersForTests, running_test_servers
 from sotay_devstack.tokens import DevTokens
 
@@ -85,7 +87,9 @@ def service_migrations() -> Sequence[Migration]:
 _migrated: set[tuple[str, str]] = set()
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
+# Function-scoped on purpose: each test folder names its own schema and migrations, and a
+# session-scoped fixture would keep the first folder's. The work itself is done once per schema.
+@pytest_asyncio.fixture(loop_scope="session")
 async def migrated_dsn(
     worker_database: str, service_schema: str, service_migrations: Sequence[Migration]
 ) -> str:
@@ -179,6 +183,7 @@ async def collect_records(
         enable_auto_commit=False,
         session_timeout_ms=6000,
         heartbeat_interval_ms=300,
+        metadata_max_age_ms=1000,  # see topics created after we subscribed
     )
     await consumer.start()
     found: list[ConsumerRecord[bytes, bytes]] = []
@@ -195,3 +200,80 @@ async def collect_records(
 
 def record_headers(record: ConsumerRecord[Any, Any]) -> dict[str, str]:
     return {k: (v or b"").decode() for k, v in record.headers}
+
+
+class E2EStack:
+    """Services started as real processes for one test module, sharing its database."""
+
+    def __init__(
+        self, servers: ServersForTests, tokens: DevTokens, database_url: str, folder: Path
+    ) -> None:
+        self.servers = servers
+        self.tokens = tokens
+        self.database_url = database_url
+        self.folder = folder
+        self.processes: dict[str, ServiceProcess] = {}
+
+    def env_for(
+        self, name: str, *, kafka_bootstrap: str | None = None, idempotent: bool | None = None
+    ) -> dict[str, str]:
+        prefix = SERVICES[name][1]
+        return service_env(
+            name,
+            database_url=self.database_url,
+            kafka_bootstrap=kafka_bootstrap or self.servers.kafka_bootstrap,
+            idempotent_producer=self.servers.idempotent_producer
+            if idempotent is None
+            else idempotent,
+            extra={
+                **self.tokens.service_env(prefix),
+                f"{prefix}LOG_LEVEL": "INFO",
+                f"{prefix}KAFKA_TOPIC_PARTITIONS": "4",
+            },
+        )
+
+    def start(
+        self,
+        name: str,
+        *,
+        env: dict[str, str] | None = None,
+        wait_broker: bool = True,
+        kafka_bootstrap: str | None = None,
+        idempotent: bool | None = None,
+    ) -> ServiceProcess:
+        process = ServiceProcess(
+            name=name,
+            port=free_port(),
+            env=self.env_for(name, kafka_bootstrap=kafka_bootstrap, idempotent=idempotent)
+            | (env or {}),
+            log_path=self.folder / f"{name}-{len(self.processes)}.log",
+        )
+        process.start()
+        if wait_broker:
+            process.wait_broker()
+        self.processes[f"{name}-{len(self.processes)}"] = process
+        return process
+
+    def stop_all(self) -> None:
+        for process in self.processes.values():
+            process.stop()
+
+
+@pytest.fixture
+def e2e(
+    request: pytest.FixtureRequest,
+    test_servers: ServersForTests,
+    dev_tokens: DevTokens,
+    tmp_path_factory: pytest.TempPathFactory,
+    worker_name: str,
+) -> Iterator[E2EStack]:
+    """A fresh database for the test and a way to start services against it (services of one
+    test share it, each in its own schema, as in production)."""
+    module = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")[:20]
+    name = f"e2e_{module}_{worker_name}_{uuid.uuid4().hex[:8]}"
+    database_url = asyncio.run(create_database(test_servers.pg_admin_dsn, name))
+    stack = E2EStack(test_servers, dev_tokens, database_url, tmp_path_factory.mktemp(module))
+    try:
+        yield stack
+    finally:
+        stack.stop_all()
