@@ -12,7 +12,8 @@ the output can seek back), so players compute its duration from its size.
 
 Chapter offsets come from sample counts of the PCM fed in, which is exact. Decoded Opus has
 exactly the input's length (the Ogg granule positions trim the codec delay); decoded MP3
-starts about 50 ms late (LAME's encoder delay) unless a player reads a LAME header.
+starts about 50 ms late (LAME's encoder delay, which only a LAME header, absent from a
+stream, would let players trim), well within what chapter seeking needs.
 """
 
 import io
