@@ -134,6 +134,8 @@ _SYMBOLS = [
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?])")
 _REPEATED_COMMAS = re.compile(r",(?:\s*,)+")
 _COMMA_BEFORE_STOP = re.compile(r",\s*(?=[.;:!?])")
+_COMMA_AFTER_STOP = re.compile(r"(?<=[.;:!?]),")
+_SPACE_AFTER_PUNCT = re.compile(r"([,;:])(?=[^\s\d])")
 _LEADING_PUNCT = re.compile(r"^[\s,.;:]+")
 _SPACES = re.compile(r"\s+")
 
@@ -542,9 +544,11 @@ def _tidy(text: str) -> str:
     text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
     text = _REPEATED_COMMAS.sub(",", text)
     text = _COMMA_BEFORE_STOP.sub("", text)
+    text = _COMMA_AFTER_STOP.sub("", text)
     text = _LEADING_PUNCT.sub("", text)
-    text = re.sub(r"([,;:])(?=[^\s\d])", r"\1 ", text)
-    return unicodedata.normalize("NFC", _SPACES.sub(" ", text).strip())
+    text = _SPACE_AFTER_PUNCT.sub(r"\1 ", text)
+    text = _SPACES.sub(" ", text).strip().rstrip(",").rstrip()
+    return unicodedata.normalize("NFC", text)
 
 
 def _capitalize(text: str) -> str:
