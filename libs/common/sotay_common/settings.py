@@ -17,6 +17,7 @@ class ServiceSettings(BaseSettings):
     service_name: str = "service"
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    http_workers: int = 1
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -286,12 +286,16 @@ class DemoData:
         rng = self.rng
         gender = "male" if rng.random() < 0.62 else "female"
         born = date(1950, 1, 1) + timedelta(days=rng.randrange(0, 365 * 53))
-        earliest = date(born.year + 18, born.month, min(born.day, 28))
+        earliest = date(born.year + 18, born.month, 28) + timedelta(
+            days=4
+        )  # after the 18th birthday
         span = (self.today - earliest).days
         # most members join in their twenties or thirties
         admitted = earliest + timedelta(days=int(rng.expovariate(1 / 3650)) % max(1, span))
         probationary = (self.today - admitted).days < 400
-        official = None if probationary else admitted + timedelta(days=365 + rng.randrange(0, 60))
+        official = (
+            None if probationary else _a_year_after(admitted) + timedelta(days=rng.randrange(0, 60))
+        )
         if official is not None and official > self.today:
             official, probationary = None, True
         status = (
@@ -366,6 +370,10 @@ class DemoData:
     ) -> Iterator[DemoMember]:
         for i in range(start, start + count):
             yield self.member(i, cell_codes[i % len(cell_codes)], card_prefix=card_prefix)
+
+
+def _a_year_after(day: date) -> date:
+    return date(day.year + 1, day.month, min(day.day, 28)) + timedelta(days=3)
 
 
 def _cumulative(weights: tuple[float, ...]) -> Iterator[float]:

@@ -197,6 +197,15 @@ class Scope:
     organization: uuid.UUID | None = None
     member: uuid.UUID | None = None
 
+    def allows(self, member: Member, *, in_subtree: bool) -> bool:
+        """Whether a member record is visible; `in_subtree` says if it lies in `subtree_of`."""
+        return (
+            self.everything
+            or (self.subtree_of is not None and in_subtree)
+            or (self.organization is not None and member.organization_id == self.organization)
+            or (self.member is not None and member.id == self.member)
+        )
+
 
 def read_scope(principal: Principal) -> Scope:
     if principal.is_system_admin:

@@ -29,7 +29,7 @@ _ORG_COLUMNS = (
 )
 
 
-def _organization(row: asyncpg.Record) -> Organization:
+def _organization(row: Mapping[str, Any]) -> Organization:
     ids = _ids_from_path(row["path"])
     return Organization(
         id=row["id"],
@@ -318,6 +318,64 @@ async def get_member(
         f"SELECT {_MEMBER_COLUMNS} FROM members WHERE id = $1{lock}", member_id
     )
     return _member(row) if row else None
+
+
+@dataclass(frozen=True)
+class MemberView:
+    member: Member
+    organization: Organization
+    within_scope_root: bool | None
+
+
+async def get_member_view(
+    conn: asyncpg.Connection, member_id: uuid.UUID, *, scope_root: uuid.UUID | None
+) -> MemberView | None:
+    """A member with their organisation and, when `scope_root` is given, whether the member sits
+    in that organisation's subtree: the whole profile read in one round trip."""
+    org_columns = ", ".join(
+        f"o.{c} AS org_{c}"
+        for c in (
+            "code",
+            "name",
+            "type",
+            "parent_id",
+            "status",
+            "version",
+            "created_at",
+            "updated_at",
+        )
+    )
+    row = await conn.fetchrow(
+        f"SELECT {', '.join('m.' + c.strip() for c in _MEMBER_COLUMNS.split(','))}, {org_columns},"
+        " o.path::text AS org_path,"
+        " CASE WHEN $2::uuid IS NULL THEN NULL"
+        "      ELSE o.path <@ (SELECT path FROM organizations WHERE id = $2) END AS within"
+        " FROM members m JOIN organizations o ON o.id = m.organization_id WHERE m.id = $1",
+        member_id,
+        scope_root,
+    )
+    if row is None:
+        return None
+    organization = _organization(
+        {
+            "id": row["organization_id"],
+            "path": row["org_path"],
+            **{
+                name: row[f"org_{name}"]
+                for name in (
+                    "code",
+                    "name",
+                    "type",
+                    "parent_id",
+                    "status",
+                    "version",
+                    "created_at",
+                    "updated_at",
+                )
+            },
+        }
+    )
+    return MemberView(_member(row), organization, row["within"])
 
 
 async def find_member_ids_by_identity(

@@ -150,13 +150,10 @@ class MembersService:
         self, conn: asyncpg.Connection, principal: Principal, member: Member
     ) -> bool:
         scope = read_scope(principal)
-        if scope.everything:
-            return True
-        if scope.subtree_of is not None:
-            return await repository.is_within(conn, member.organization_id, scope.subtree_of)
-        if scope.organization is not None:
-            return member.organization_id == scope.organization
-        return scope.member is not None and member.id == scope.member
+        in_subtree = scope.subtree_of is not None and await repository.is_within(
+            conn, member.organization_id, scope.subtree_of
+        )
+        return scope.allows(member, in_subtree=in_subtree)
 
     async def _readable_member(
         self,
@@ -376,11 +373,15 @@ class MembersService:
     async def get_member(
         self, principal: Principal, member_id: uuid.UUID
     ) -> tuple[Member, Organization]:
+        """The hot read path: one query, the scope decided on its result."""
+        scope = read_scope(principal)
         async with self.database.connection() as conn:
-            member = await self._readable_member(conn, principal, member_id)
-            org = await repository.get_organization(conn, member.organization_id)
-            assert org is not None
-            return member, org
+            view = await repository.get_member_view(conn, member_id, scope_root=scope.subtree_of)
+        if view is None:
+            raise NotFound("Không tìm thấy hồ sơ đảng viên.", code="member_not_found")
+        if not scope.allows(view.member, in_subtree=bool(view.within_scope_root)):
+            raise MemberOutOfScope()
+        return view.member, view.organization
 
     async def update_member(
         self,
