@@ -28,10 +28,10 @@ typecheck:
 	$(VENV)/bin/mypy libs services tests $(wildcard web bench)
 
 pytest:
-	$(PY) -m sotay_devstack.cli test-env -- $(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m sotay_devstack.cli test-env -- $(PY) -m pytest -n 2 --dist loadgroup -p no:cacheprovider $(PYTEST_ARGS)
 
 smoke-tansu:
-	SOTAY_TEST_BROKER=tansu $(PY) -m sotay_devstack.cli test-env -- $(PY) -m pytest -m smoke $(PYTEST_ARGS)
+	SOTAY_TEST_BROKER=tansu $(PY) -m sotay_devstack.cli test-env -- $(PY) -m pytest -m smoke -p no:cacheprovider $(PYTEST_ARGS)
 
 lock:
 	$(UV) pip compile requirements/dev.in -o requirements/lock.txt --generate-hashes --python-version 3.11 -q
@@ -40,4 +40,4 @@ bench:
 	@ls bench/*.py | sed 's/^/  python /'
 
 clean:
-	rm -rf .run
+	rm -rf .run/stack .run/test-* .run/pytest-*
