@@ -268,6 +268,30 @@ class NewMember:
     address: str | None
     photo_ref: str | None
 
+    def as_member(self, created_at: Any) -> Member:
+        return Member(
+            id=self.id,
+            organization_id=self.organization_id,
+            full_name=self.full_name,
+            date_of_birth=self.date_of_birth,
+            gender=self.gender,
+            ethnicity=self.ethnicity,
+            hometown=self.hometown,
+            citizen_id=self.citizen_id,
+            party_card_number=self.party_card_number,
+            admission_date=self.admission_date,
+            official_date=self.official_date,
+            status=self.status,
+            positions=list(self.positions),
+            phone=self.phone,
+            email=self.email,
+            address=self.address,
+            photo_ref=self.photo_ref,
+            version=1,
+            created_at=created_at,
+            updated_at=created_at,
+        )
+
     def as_row(self) -> tuple[Any, ...]:
         return (
             self.id,
@@ -303,11 +327,13 @@ async def insert_member(conn: asyncpg.Connection, new: NewMember) -> Member:
     return _member(row)
 
 
-async def copy_members(conn: asyncpg.Connection, members: Sequence[NewMember]) -> None:
-    """Bulk insert with binary COPY (imports)."""
+async def copy_members(conn: asyncpg.Connection, members: Sequence[NewMember]) -> list[Member]:
+    """Bulk insert with binary COPY (imports); returns the records as stored."""
     await conn.copy_records_to_table(
         "members", records=[m.as_row() for m in members], columns=_MEMBER_INSERT_COLUMNS
     )
+    now = await conn.fetchval("SELECT now()")  # the column default: the transaction's start
+    return [new.as_member(now) for new in members]
 
 
 async def get_member(
@@ -347,9 +373,7 @@ async def get_member_view(
     )
     row = await conn.fetchrow(
         f"SELECT {', '.join('m.' + c.strip() for c in _MEMBER_COLUMNS.split(','))}, {org_columns},"
-        " o.path::text AS org_path,"
-        " CASE WHEN $2::uuid IS NULL THEN NULL"
-        "      ELSE o.path <@ (SELECT path FROM organizations WHERE id = $2) END AS within"
+        " o.path::text AS org_path, $2::uuid = ANY(m.ancestor_ids) AS within"
         " FROM members m JOIN organizations o ON o.id = m.organization_id WHERE m.id = $1",
         member_id,
         scope_root,
@@ -442,7 +466,8 @@ class MemberSearch:
     folded_tokens: Sequence[str] = ()
     accented_words: Sequence[str] = ()
     party_card_number: str | None = None
-    organization_ids: Sequence[uuid.UUID] | None = None
+    organization_id: uuid.UUID | None = None
+    within: uuid.UUID | None = None  # an organisation whose subtree holds the members
     member_id: uuid.UUID | None = None
     statuses: Sequence[MemberStatus] = ()
     after: tuple[str, uuid.UUID] | None = None
@@ -474,12 +499,10 @@ async def search_members(conn: asyncpg.Connection, search: MemberSearch) -> list
         conditions.append(f"m.party_card_number = {arg(search.party_card_number)}")
     if search.member_id:
         conditions.append(f"m.id = {arg(search.member_id)}")
-    if search.organization_ids is not None:
-        ids = list(search.organization_ids)
-        if len(ids) == 1:
-            conditions.append(f"m.organization_id = {arg(ids[0])}")
-        else:
-            conditions.append(f"m.organization_id = ANY({arg(ids)}::uuid[])")
+    if search.organization_id is not None:
+        conditions.append(f"m.organization_id = {arg(search.organization_id)}")
+    if search.within is not None:
+        conditions.append(f"m.ancestor_ids @> ARRAY[{arg(search.within)}::uuid]")
     if search.statuses:
         conditions.append(f"m.status = ANY({arg([s.value for s in search.statuses])}::text[])")
     if search.after is not None:
@@ -702,13 +725,11 @@ async def list_import_errors(
     return rows
 
 
-def members_for_export(
-    conn: asyncpg.Connection, organization_ids: Sequence[uuid.UUID] | None
-) -> Any:
+def members_for_export(conn: asyncpg.Connection, within: uuid.UUID | None) -> Any:
     """A server-side cursor over members with their organisation, in name order (inside a
-    transaction)."""
-    where = "WHERE m.organization_id = ANY($1::uuid[])" if organization_ids is not None else ""
-    args = [list(organization_ids)] if organization_ids is not None else []
+    transaction); all of them, or those in the subtree of `within`."""
+    where = "WHERE m.ancestor_ids @> ARRAY[$1::uuid]" if within is not None else ""
+    args = [within] if within is not None else []
     return conn.cursor(
         f"SELECT {', '.join('m.' + c.strip() for c in _MEMBER_COLUMNS.split(','))},"
         f" o.code AS organization_code, o.name AS organization_name"

@@ -599,7 +599,7 @@ class MembersService:
         if scope.organization is not None:
             if organization_id not in (None, scope.organization):
                 raise OrganizationOutOfScope()
-            return {"organization_ids": [scope.organization]}
+            return {"organization_id": scope.organization}
         root_id = organization_id or scope.subtree_of
         if root_id is None:
             return {}
@@ -608,7 +608,7 @@ class MembersService:
             raise NotFound("Không tìm thấy tổ chức đảng.", code="organization_not_found")
         if not self._manages(principal, root):
             raise OrganizationOutOfScope()
-        return {"organization_ids": await repository.subtree_ids(conn, root)}
+        return {"within": root.id}
 
     async def prepare_export(
         self, principal: Principal, organization_id: uuid.UUID | None
@@ -619,7 +619,7 @@ class MembersService:
             scope = await self._scope_filter(
                 conn, principal, read_scope(principal), organization_id
             )
-        return MemberExport(self.database, scope.get("organization_ids"))
+        return MemberExport(self.database, scope.get("within"))
 
     async def add_history(
         self, principal: Principal, member_id: uuid.UUID, command: HistoryCreate
@@ -660,11 +660,11 @@ class MembersService:
 @dataclass(frozen=True)
 class MemberExport:
     database: Database
-    organization_ids: Sequence[uuid.UUID] | None
+    within: uuid.UUID | None
 
     async def rows(self) -> AsyncIterator[list[str]]:
         async with self.database.connection() as conn, conn.transaction():
-            cursor = repository.members_for_export(conn, self.organization_ids)
+            cursor = repository.members_for_export(conn, self.within)
             index = 0
             async for record in cursor:
                 index += 1
@@ -888,15 +888,7 @@ class ImportService:
             for row, org in valid
             if row.party_card_number not in existing
         ]
-        await repository.copy_members(conn, new_members)
-        created = (
-            await repository.members_by_card_numbers(
-                conn, [m.party_card_number for m in new_members]
-            )
-            if new_members
-            else {}
-        )
-        outcome.created = list(created.values())
+        outcome.created = await repository.copy_members(conn, new_members)
         await tx.outbox.add_many(events.member_created(m) for m in outcome.created)
         for row, org in valid:
             before = existing.get(row.party_card_number)
