@@ -34,7 +34,7 @@ smoke-tansu:
 	SOTAY_TEST_BROKER=tansu $(PY) -m sotay_devstack.cli test-env -- $(PY) -m pytest -m smoke -p no:cacheprovider $(PYTEST_ARGS)
 
 lock:
-	$(UV) pip compile requirements/dev.in -o requirements/lock.txt --generate-hashes --python-version 3.11 -q
+	scripts/lock.sh
 
 bench:
 	@ls bench/*.py | sed 's/^/  python /'
