@@ -28,7 +28,7 @@ from sotay_assistant.index import (
     StoredPassage,
     text_key,
 )
-from sotay_assistant.sparse import Bm25Statistics, SparseVector, Terms, text_terms, token_terms
+from sotay_assistant.sparse import Bm25Statistics, Terms, text_terms, token_terms
 from sotay_assistant.vietnamese import expand_abbreviations
 from sotay_common.events.content import DocumentPublishedV1
 
@@ -70,7 +70,12 @@ class Question:
 class SearchResult:
     question: Question
     hits: list[Hit]
-    sparse_ceiling: float  # sum of the question's IDF weights: what a perfect match would score
+    term_weights: dict[str, float]  # folded term -> IDF, for the terms the corpus knows
+
+    @property
+    def sparse_ceiling(self) -> float:
+        """Sum of the question's IDF weights: about what a passage matching every term scores."""
+        return sum(self.term_weights.values())
 
     @property
     def unknown_share(self) -> float:
@@ -213,11 +218,8 @@ class KnowledgeBase:
         self, question: str, *, limit: int = DEFAULT_LIMIT, scope: SearchScope | None = None
     ) -> SearchResult:
         read = self.read_question(question)
-        sparse = self.statistics.query_vector(read.terms)
+        weights = self.statistics.term_weights(read.terms)
+        sparse = self.statistics.query_vector(weights)
         dense = self.encoder.query(read.dense_text)
         hits = self.index.search(dense, sparse, limit=limit, scope=scope, fusion=self.fusion)
-        return SearchResult(read, hits, _ceiling(sparse))
-
-
-def _ceiling(sparse: SparseVector) -> float:
-    return sum(sparse.values)
+        return SearchResult(read, hits, weights)

@@ -111,12 +111,17 @@ class Bm25Statistics:
         )
         return SparseVector([i for i, _ in pairs], [v for _, v in pairs])
 
-    def query_vector(self, terms: Terms) -> SparseVector:
-        """IDF of each query term the index knows (unknown terms cannot match anyway)."""
-        weights: dict[int, float] = {}
+    def term_weights(self, terms: Terms) -> dict[str, float]:
+        """IDF of each query term the index knows (times its count in the question); unknown
+        terms are left out since they cannot match anyway."""
+        weights: dict[str, float] = {}
         for term, count in terms.counts.items():
             identifier = term_id(term)
             if self.document_frequency.get(identifier, 0) > 0:
-                weights[identifier] = weights.get(identifier, 0.0) + count * self.idf(identifier)
-        ordered = sorted(weights.items())
+                weights[term] = count * self.idf(identifier)
+        return weights
+
+    def query_vector(self, weights: dict[str, float]) -> SparseVector:
+        """The query side of BM25: each term's weight (from `term_weights`) at its id."""
+        ordered = sorted((term_id(term), weight) for term, weight in weights.items())
         return SparseVector([i for i, _ in ordered], [v for _, v in ordered])
