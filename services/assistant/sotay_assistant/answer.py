@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import math
 import re
+import urllib.request
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import cache
@@ -39,9 +41,17 @@ WHERE_TO_LOOK_VI = (
     "Đồng chí có thể tra mục lục Điều lệ và các quy định, hoặc hỏi bí thư chi bộ, "
     "văn phòng đảng ủy cơ sở nơi mình sinh hoạt."
 )
+PHRASING_INSTRUCTIONS_VI = (
+    "Bạn là trợ lý của Sổ tay Đảng viên. Chỉ trả lời dựa trên các văn bản được cung cấp, "
+    "ngắn gọn, bằng tiếng Việt, nêu rõ Khoản, Điều được dùng. Nếu văn bản không trả lời "
+    "câu hỏi, hãy nói là chưa tìm thấy quy định."
+)
 MAX_SEE_ALSO = 3
 _SEE_ALSO_SHARE = 0.5  # of the best passage's fused score
-_SENTENCE = re.compile(r"[^.;:\n]+[.;:]?")
+# A sentence, clause or Điểm: up to a line end, a ";" or a "." after a word (not the dot of
+# "10.000" or of the numbering "2.", nor a colon introducing a value: "lương hưu: 0,5%").
+_SENTENCE = re.compile(r"[^\n]+?(?:(?:(?<!\d)\.|;)(?=\s)|$)", re.MULTILINE)
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +225,48 @@ class NoPhraser:
 
     def phrase(self, question: str, passages: Sequence[Chunk]) -> str | None:
         return None
+
+
+class OpenAICompatiblePhraser:
+    """Asks an OpenAI-compatible chat endpoint (LLM_BASE_URL, e.g. "http://host:8000/v1") to
+    phrase a short answer from the passages only. Any failure gives None: the cited quote is
+    the answer anyway."""
+
+    def __init__(
+        self, base_url: str, model: str, *, api_key: str | None = None, timeout_s: float = 20.0
+    ) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError("LLM_BASE_URL must be an http(s) URL")
+        self.url = base_url.rstrip("/") + "/chat/completions"
+        self.model = model
+        self.api_key = api_key
+        self.timeout_s = timeout_s
+
+    def phrase(self, question: str, passages: Sequence[Chunk]) -> str | None:
+        sources = "\n\n".join(f"[{Citation.of(chunk).label}]\n{chunk.text}" for chunk in passages)
+        body = {
+            "model": self.model,
+            "temperature": 0,
+            "messages": [
+                {"role": "system", "content": PHRASING_INSTRUCTIONS_VI},
+                {"role": "user", "content": f"Văn bản:\n{sources}\n\nCâu hỏi: {question}"},
+            ],
+        }
+        request = urllib.request.Request(  # noqa: S310 (scheme checked in __init__)
+            self.url,
+            data=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+            headers={
+                "Content-Type": "application/json",
+                **({"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}),
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:  # noqa: S310
+                reply = json.loads(response.read())
+            return str(reply["choices"][0]["message"]["content"]).strip() or None
+        except (OSError, ValueError, KeyError, IndexError, TypeError):
+            logger.warning("answer phrasing failed at %s", self.url, exc_info=True)
+            return None
 
 
 def compose_answer(
