@@ -46,3 +46,17 @@ def test_removed_text_is_forgotten() -> None:
     model.remove_text(CORPUS)
     assert not model.knows("tru")
     assert model.restore("chi bo").text == "chi bo"
+
+
+def test_a_syllable_typed_without_its_tone_takes_a_known_tone() -> None:
+    model = restorer()
+    model.add_text("Thời gian dự bị là 12 tháng. Thôi việc.")
+    assert model.restore("thơi gian dự bi").text == "thời gian dự bị"
+    # a tone the corpus never uses is the member's word, not a typo
+    assert model.restore("giá vàng hôm nay").tokens[:2] == ("giá", "vàng")
+
+
+def test_unknown_last_words_are_not_corrected_towards_question_endings() -> None:
+    restored = restorer().restore("giá vàng hôm nay")
+    assert restored.tokens[-1] == "nay"
+    assert restored.corrected == ()

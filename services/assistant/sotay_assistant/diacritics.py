@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from importlib import resources
 from sotay_assistant.vietnamese import clauses, is_number, tokenize
 from sotay_common.text import fold
 
+_TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323")
 _START = "<s>"
 _END = "</s>"
 _DISCOUNT = 0.75
@@ -57,6 +59,7 @@ class DiacriticsRestorer:
     def __init__(self, *, seed_phrases: bool = True) -> None:
         self._unigrams: Counter[str] = Counter()
         self._total = 0
+        self._sentences = 0
         self._follow: dict[str, Counter[str]] = {}
         self._follow_totals: Counter[str] = Counter()
         self._forms: dict[str, Counter[str]] = {}
@@ -96,6 +99,7 @@ class DiacriticsRestorer:
 
     def _count(self, text: str, sign: int) -> None:
         for sentence in clauses(text):
+            self._sentences += sign
             for previous, token in _pairs(sentence):
                 self._add_pair(previous, token, sign)
             for token in sentence:
@@ -127,8 +131,10 @@ class DiacriticsRestorer:
 
     def _candidates(self, token: str) -> list[_Candidate]:
         key = fold(token)
-        if is_number(token) or key != token:
+        if is_number(token):
             return [_Candidate(token, 0.0)]
+        if key != token:
+            return self._accented_candidates(token, key)
         if key in self._forms:
             return [_Candidate(form, 0.0) for form in self._forms[key]]
         fixes = [
@@ -137,6 +143,14 @@ class DiacriticsRestorer:
             for form in self._forms[neighbour]
         ]
         return [_Candidate(token, 0.0), *fixes]
+
+    def _accented_candidates(self, token: str, key: str) -> list[_Candidate]:
+        """Typed with diacritics: kept, except a form the corpus never uses and typed without
+        its tone ("thơi gian"), which may take the tone of a known form ("thời")."""
+        if token in self._unigrams or _without_tone(token) != token:
+            return [_Candidate(token, 0.0)]
+        toned = [form for form in self._forms.get(key, ()) if _without_tone(form) == token]
+        return [_Candidate(token, 0.0), *(_Candidate(form, 0.0) for form in toned)]
 
     def _viterbi(self, lattice: Sequence[Sequence[_Candidate]]) -> list[str]:
         scores: dict[str, tuple[float, list[str]]] = {_START: (0.0, [])}
@@ -162,13 +176,14 @@ class DiacriticsRestorer:
     def _log_probability(self, previous: str, token: str) -> float:
         """Bigram probability with absolute discounting, interpolated with unigrams."""
         vocabulary = len(self._unigrams) + 1
-        unigram = (self._unigrams.get(token, 0) + 0.5) / (self._total + 0.5 * vocabulary)
+        seen = self._sentences if token == _END else self._unigrams.get(token, 0)
+        unigram = (seen + 0.5) / (self._total + 0.5 * vocabulary)
         follow = self._follow.get(previous)
         if not follow:
             return math.log(unigram)
-        seen = self._follow_totals[previous]
-        pair = max(follow.get(token, 0) - _DISCOUNT, 0.0) / seen
-        return math.log(pair + _DISCOUNT * len(follow) / seen * unigram)
+        total = self._follow_totals[previous]
+        pair = max(follow.get(token, 0) - _DISCOUNT, 0.0) / total
+        return math.log(pair + _DISCOUNT * len(follow) / total * unigram)
 
     def _neighbours(self, key: str) -> set[str]:
         """Known folded syllables one edit away from `key` (symmetric deletion lookup)."""
@@ -189,6 +204,12 @@ class DiacriticsRestorer:
                         index.setdefault(variant, set()).add(word)
             self._deletions = index
         return self._deletions
+
+
+def _without_tone(syllable: str) -> str:
+    """The syllable without its tone mark, keeping ă â ê ô ơ ư đ: "thời" -> "thơi"."""
+    decomposed = unicodedata.normalize("NFD", syllable)
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if c not in _TONE_MARKS))
 
 
 def _pairs(sentence: Sequence[str]) -> Iterator[tuple[str, str]]:
