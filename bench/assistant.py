@@ -16,6 +16,7 @@ sotay_assistant/data/abstention.json before measuring.
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -85,12 +86,16 @@ def calibrate(knowledge: KnowledgeBase, questions: Sequence[EvalQuestion]) -> Ab
     return model
 
 
+def rate(value: float | None, width: int = 6) -> str:
+    return f"{'-':>{width}s}" if value is None else f"{value:{width}.3f}"
+
+
 def line(name: str, summary: Summary) -> str:
     return (
-        f"{name:28s} {summary.questions:4d} {summary.recall_at_1:6.3f} {summary.recall_at_5:6.3f} "
-        f"{summary.mrr:6.3f} {summary.abstention_precision:6.3f} {summary.abstention_recall:6.3f} "
-        f"{summary.answered_correctly:8.3f} {summary.latency_p50_ms:6.1f} "
-        f"{summary.latency_p95_ms:6.1f}"
+        f"{name:28s} {summary.questions:4d} {rate(summary.recall_at_1)} "
+        f"{rate(summary.recall_at_5)} {rate(summary.mrr)} {rate(summary.abstention_precision)} "
+        f"{rate(summary.abstention_recall)} {rate(summary.answered_correctly, 8)} "
+        f"{summary.latency_p50_ms:6.1f} {summary.latency_p95_ms:6.1f}"
     )
 
 
@@ -110,7 +115,7 @@ def report(outcomes: Sequence[Outcome]) -> None:
     for category in ("accented", "unaccented", "informal", "paraphrase", "out_of_scope"):
         groups[f"category {category}"] = partial(_in_category, category)
     for split in ("dev", "test"):
-        print(f"\nbreakdown, {split} split (R@k and MRR over in-scope questions)")
+        print(f"\nbreakdown, {split} split (- where undefined)")
         print(HEADER)
         for name, belongs in groups.items():
             chosen = [o for o in outcomes if o.question.split == split and belongs(o.question)]
@@ -134,10 +139,31 @@ def retrievers_alone(knowledge: KnowledgeBase, questions: Sequence[EvalQuestion]
             ]
             summary = summarize(outcomes)
             print(
-                f"{name:28s} {split:>5s} {summary.recall_at_1:6.3f} "
-                f"{summary.recall_at_5:6.3f} {summary.mrr:6.3f}"
+                f"{name:28s} {split:>5s} {rate(summary.recall_at_1)} "
+                f"{rate(summary.recall_at_5)} {rate(summary.mrr)}"
             )
     knowledge.fusion = default
+
+
+def encoder_speed(encoder: DenseEncoder) -> None:
+    """Median milliseconds of e5 on one question and on one Khoản, with one thread."""
+    question = "đảng viên dự bị có được biểu quyết không"
+    passage = "Điều 7. Quyền của đảng viên dự bị\n" + (
+        "2. Đảng viên dự bị không biểu quyết về các nội dung sau:\n"
+        "a) Nghị quyết của chi bộ và của đại hội, hội nghị đảng viên;\n"
+        "b) Bầu cử cấp ủy, bí thư, phó bí thư và bầu đại biểu dự đại hội cấp trên;"
+    )
+    actions: dict[str, Callable[[], object]] = {
+        "query": partial(encoder.query, question),
+        "passage": partial(encoder.passages, [passage]),
+    }
+    for name, action in actions.items():
+        timings = []
+        for _ in range(15):
+            started = time.perf_counter()
+            action()
+            timings.append((time.perf_counter() - started) * 1000)
+        print(f"e5 {name:8s} median {statistics.median(timings):6.1f} ms")
 
 
 def main() -> None:
@@ -159,6 +185,8 @@ def main() -> None:
     abstention = calibrate(knowledge, questions) if args.calibrate else default_abstention()
     report(run(knowledge, questions, abstention))
     retrievers_alone(knowledge, questions)
+    print()
+    encoder_speed(knowledge.encoder)
 
 
 if __name__ == "__main__":

@@ -51,14 +51,16 @@ class Outcome:
 
 @dataclass(frozen=True, slots=True)
 class Summary:
+    """Rates are None where undefined (no in-scope question, no abstention, ...)."""
+
     questions: int
     in_scope: int
-    recall_at_1: float
-    recall_at_5: float
-    mrr: float
-    abstention_precision: float
-    abstention_recall: float
-    answered_correctly: float  # in scope, not abstained, first passage right
+    recall_at_1: float | None
+    recall_at_5: float | None
+    mrr: float | None
+    abstention_precision: float | None  # abstentions that were out of scope
+    abstention_recall: float | None  # out-of-scope questions abstained on
+    answered_correctly: float | None  # in scope, not abstained, first passage right
     latency_p50_ms: float
     latency_p95_ms: float
 
@@ -89,7 +91,7 @@ def summarize(outcomes: Sequence[Outcome]) -> Summary:
         in_scope=len(scoped),
         recall_at_1=_share(ranks, lambda r: r == 1),
         recall_at_5=_share(ranks, lambda r: r is not None and r <= 5),
-        mrr=statistics.fmean(1 / r if r else 0.0 for r in ranks) if ranks else 0.0,
+        mrr=statistics.fmean(1 / r if r else 0.0 for r in ranks) if ranks else None,
         abstention_precision=_ratio(
             sum(not o.question.in_scope for o in abstained), len(abstained)
         ),
@@ -102,12 +104,12 @@ def summarize(outcomes: Sequence[Outcome]) -> Summary:
     )
 
 
-def _share(ranks: Sequence[int | None], hit: Callable[[int | None], bool]) -> float:
+def _share(ranks: Sequence[int | None], hit: Callable[[int | None], bool]) -> float | None:
     return _ratio(sum(bool(hit(r)) for r in ranks), len(ranks))
 
 
-def _ratio(numerator: int, denominator: int) -> float:
-    return numerator / denominator if denominator else 0.0
+def _ratio(numerator: int, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
 
 
 def _percentile(ordered: Sequence[float], fraction: float) -> float:
