@@ -62,6 +62,10 @@ class Citation:
     where: str  # "Khoản 2 Điều 5", "Điều 5", or a section title
     source: str  # "Điều lệ mẫu", "Nghị quyết 01-NQ/TU"
     topic: str | None  # the Điều's title or the section's, what a follow-up is about
+    document_title: str
+    dieu: str | None
+    khoan: str | None
+    text: str  # the passage, verbatim
 
     @property
     def label(self) -> str:
@@ -79,6 +83,10 @@ class Citation:
             where=chunk.citation,
             source=chunk.source_name,
             topic=chunk.dieu_title or chunk.section,
+            document_title=chunk.document_title,
+            dieu=chunk.dieu,
+            khoan=chunk.khoan,
+            text=chunk.text,
         )
 
 

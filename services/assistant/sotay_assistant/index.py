@@ -195,6 +195,26 @@ class PassageIndex:
         (version, content_hash), count = max(versions.items())
         return IndexedDocument(document_id, version, content_hash, count)
 
+    def content_hashes(self) -> dict[uuid.UUID, str]:
+        """The content hash of the newest indexed version of every document."""
+        newest: dict[uuid.UUID, tuple[int, str]] = {}
+        offset: Any = None
+        while True:
+            records, offset = self.client.scroll(
+                self.collection,
+                limit=_SCROLL_PAGE,
+                offset=offset,
+                with_payload=["document_id", "version", "content_hash"],
+                with_vectors=False,
+            )
+            for record in records:
+                payload = record.payload or {}
+                document = uuid.UUID(str(payload["document_id"]))
+                found = (int(payload["version"]), str(payload["content_hash"]))
+                newest[document] = max(newest.get(document, found), found)
+            if offset is None:
+                return {document: content_hash for document, (_, content_hash) in newest.items()}
+
     def dense_vectors_by_text(self, document_id: uuid.UUID) -> dict[str, Vector]:
         """The stored dense vector of each embedded text of the document (reused when a new
         version keeps a passage unchanged), keyed by `text_key`."""

@@ -6,10 +6,15 @@ On start the statistics are rebuilt from the stored passages, so Qdrant is the o
 truth; afterwards every indexing or removal updates them. One process writes to a given
 collection (local mode allows no other; with a server, run one indexer and call `reload`
 in readers after it reports a change).
+
+Thread-safe: reads and writes of the index and the statistics take one lock, but e5 runs
+outside it, so questions are answered while a document's passages are being encoded (the
+encoder serialises its own calls, a small batch at a time). One thread indexes at a time.
 """
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -33,7 +38,7 @@ from sotay_assistant.vietnamese import expand_abbreviations
 from sotay_common.events.content import DocumentPublishedV1
 
 DEFAULT_LIMIT = 10
-_ENCODE_BATCH = 16
+_ENCODE_BATCH = 8  # a question asked meanwhile waits for at most one batch
 
 
 class IndexOutcome(StrEnum):
@@ -97,40 +102,45 @@ class KnowledgeBase:
         self.fusion = fusion or FusionSettings()
         self.statistics = Bm25Statistics()
         self.restorer = DiacriticsRestorer()
+        self._lock = threading.RLock()
         self.reload()
 
     def reload(self) -> None:
         """Rebuilds the corpus statistics from the stored passages."""
-        self.statistics = Bm25Statistics()
-        self.restorer = DiacriticsRestorer()
-        self._count(self.index.stored_passages(), sign=+1)
+        statistics, restorer = Bm25Statistics(), DiacriticsRestorer()
+        with self._lock:
+            self.statistics, self.restorer = statistics, restorer
+            self._count(self.index.stored_passages(), sign=+1)
 
     # -- indexing -----------------------------------------------------------------------------
 
     def index_document(self, document: DocumentPublishedV1, text: str | None = None) -> IndexReport:
         """Makes this version what the assistant answers from (idempotent per content hash)."""
-        indexed = self.index.indexed_document(document.document_id)
-        if indexed is not None:
-            skipped = self._skip(document, indexed)
-            if skipped is not None:
-                return skipped
+        with self._lock:
+            indexed = self.index.indexed_document(document.document_id)
+            if indexed is not None:
+                skipped = self._skip(document, indexed)
+                if skipped is not None:
+                    return skipped
+            known = self.index.dense_vectors_by_text(document.document_id)
         chunks = chunk_document(document, text)
         terms = [text_terms(chunk.embed_text) for chunk in chunks]
-        dense, reused = self._dense_vectors(document.document_id, chunks)
-        average = self._average_length_with(terms, indexed)
-        passages = [
-            IndexedPassage(
-                chunk=chunk,
-                dense=vector,
-                sparse=self.statistics.passage_vector(chunk_terms, average),
-                term_count=chunk_terms.length,
-            )
-            for chunk, chunk_terms, vector in zip(chunks, terms, dense, strict=True)
-        ]
-        previous = list(self.index.stored_passages_of(document.document_id))
-        self.index.replace_document(document.document_id, document.content_hash, passages)
-        self._count(previous, sign=-1)
-        self._count((StoredPassage(p.chunk, p.sparse, p.term_count) for p in passages), sign=+1)
+        dense, reused = self._dense_vectors(chunks, known)
+        with self._lock:
+            average = self._average_length_with(terms, indexed)
+            passages = [
+                IndexedPassage(
+                    chunk=chunk,
+                    dense=vector,
+                    sparse=self.statistics.passage_vector(chunk_terms, average),
+                    term_count=chunk_terms.length,
+                )
+                for chunk, chunk_terms, vector in zip(chunks, terms, dense, strict=True)
+            ]
+            previous = list(self.index.stored_passages_of(document.document_id))
+            self.index.replace_document(document.document_id, document.content_hash, passages)
+            self._count(previous, sign=-1)
+            self._count((StoredPassage(p.chunk, p.sparse, p.term_count) for p in passages), sign=+1)
         return IndexReport(
             IndexOutcome.INDEXED,
             document.document_id,
@@ -142,12 +152,19 @@ class KnowledgeBase:
 
     def remove_document(self, document_id: uuid.UUID) -> int:
         """Withdraws the document (archived): nothing of it can be cited any more."""
-        removed = self.index.remove_document(document_id)
-        self._count(removed, sign=-1)
+        with self._lock:
+            removed = self.index.remove_document(document_id)
+            self._count(removed, sign=-1)
         return len(removed)
 
     def indexed_document(self, document_id: uuid.UUID) -> IndexedDocument | None:
-        return self.index.indexed_document(document_id)
+        with self._lock:
+            return self.index.indexed_document(document_id)
+
+    def indexed_hashes(self) -> dict[uuid.UUID, str]:
+        """Content hash of every indexed document."""
+        with self._lock:
+            return self.index.content_hashes()
 
     def _skip(self, document: DocumentPublishedV1, indexed: IndexedDocument) -> IndexReport | None:
         if document.version < indexed.version:
@@ -163,10 +180,9 @@ class KnowledgeBase:
         )
 
     def _dense_vectors(
-        self, document_id: uuid.UUID, chunks: Sequence[Chunk]
+        self, chunks: Sequence[Chunk], known: dict[str, Vector]
     ) -> tuple[list[Vector], int]:
-        """Vectors of the chunks, reusing those stored for unchanged passages."""
-        known = self.index.dense_vectors_by_text(document_id)
+        """Vectors of the chunks, reusing those stored for unchanged passages (`known`)."""
         missing = [c for c in chunks if text_key(c.embed_text) not in known]
         for start in range(0, len(missing), _ENCODE_BATCH):
             batch = missing[start : start + _ENCODE_BATCH]
@@ -211,15 +227,18 @@ class KnowledgeBase:
 
     def read_question(self, question: str) -> Question:
         expanded = expand_abbreviations(question)
-        restoration = self.restorer.restore(expanded)
+        with self._lock:
+            restoration = self.restorer.restore(expanded)
         return Question(question, expanded, restoration, token_terms(restoration.tokens))
 
     def search(
         self, question: str, *, limit: int = DEFAULT_LIMIT, scope: SearchScope | None = None
     ) -> SearchResult:
         read = self.read_question(question)
-        weights = self.statistics.term_weights(read.terms)
+        with self._lock:
+            weights = self.statistics.term_weights(read.terms)
         sparse = self.statistics.query_vector(weights)
         dense = self.encoder.query(read.dense_text)
-        hits = self.index.search(dense, sparse, limit=limit, scope=scope, fusion=self.fusion)
+        with self._lock:
+            hits = self.index.search(dense, sparse, limit=limit, scope=scope, fusion=self.fusion)
         return SearchResult(read, hits, weights)
