@@ -1,16 +1,32 @@
 """The e5 model is loaded once per test session, and the demo corpus indexed once, in local
-in-memory Qdrant; tests that use them share one xdist worker (group "assistant-model")."""
+in-memory Qdrant; tests that use them share one xdist worker (group "assistant-model").
+Service tests run on the assistant's schema and migrations."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from importlib.resources import files
 
 import pytest
 
 from sotay_assistant.dense import DenseEncoder
 from sotay_assistant.index import PassageIndex
 from sotay_assistant.retrieval import KnowledgeBase
+from sotay_common.db import Migration, common_migrations, load_migrations
 from tests.assistant.support import demo_events
+
+
+@pytest.fixture(scope="session")
+def service_schema() -> str:
+    return "assistant"
+
+
+@pytest.fixture(scope="session")
+def service_migrations() -> Sequence[Migration]:
+    return [
+        *common_migrations(),
+        *load_migrations("assistant", files("sotay_assistant") / "migrations"),
+    ]
 
 
 @pytest.fixture(scope="session")

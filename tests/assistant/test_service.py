@@ -1,0 +1,136 @@
+"""Use cases on a rolled-back transaction with the real model: asking, conversations, ratings,
+what staff see, and who may see which documents."""
+
+import pytest
+import pytest_asyncio
+
+from sotay_assistant.answer import NOT_FOUND_VI, NoPhraser, default_abstention
+from sotay_assistant.retrieval import KnowledgeBase
+from sotay_assistant.schemas import AskRequest, RatingRequest
+from sotay_assistant.service import (
+    AnswerNotFound,
+    AssistantService,
+    ConversationNotFound,
+    ConversationService,
+    Engine,
+    QuestionsService,
+    StaffOnly,
+)
+from sotay_common.db import Database
+from tests.assistant.support import Callers, Tree, build_tree, small_rules
+
+pytestmark = pytest.mark.xdist_group("assistant-model")
+
+
+def engine_of(knowledge: KnowledgeBase) -> Engine:
+    return Engine(knowledge, default_abstention(), NoPhraser())
+
+
+@pytest.fixture
+def service(database: Database, demo_knowledge: KnowledgeBase) -> AssistantService:
+    return AssistantService(database, engine_of(demo_knowledge))
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def tree(database: Database) -> Tree:
+    async with database.transaction() as tx:
+        return await build_tree(tx.conn)
+
+
+def ask(question: str, conversation: object = None) -> AskRequest:
+    return AskRequest.model_validate({"question": question, "conversation_id": conversation})
+
+
+async def test_the_answer_quotes_the_khoan_and_is_kept_in_the_askers_history(
+    service: AssistantService, database: Database, tree: Tree
+) -> None:
+    member = Callers.member(tree.cell_a.id)
+    record = await service.ask(member, ask("Đảng viên hưởng lương hưu đóng đảng phí bao nhiêu?"))
+    assert not record.abstained
+    main, *see_also = record.citations
+    assert (main["role"], main["label"]) == ("answer", "Khoản 1 Điều 28 Điều lệ mẫu")
+    assert (main["dieu"], main["khoan"]) == ("28", "1")
+    assert record.answer == f"Theo Khoản 1 Điều 28 Điều lệ mẫu: «{main['text']}»"
+    highlighted = main["text"][main["highlight"]["start"] : main["highlight"]["end"]]
+    assert highlighted == "c) Đảng viên hưởng lương hưu: 0,5% lương hưu;"
+    assert all(c["role"] == "see_also" for c in see_also)
+    assert record.organization_path == tree.cell_a.path
+    history = ConversationService(database)
+    [summary] = await history.conversations(member, limit=10, offset=0)
+    assert (summary.id, summary.turns) == (record.conversation_id, 1)
+    assert summary.first_question == "Đảng viên hưởng lương hưu đóng đảng phí bao nhiêu?"
+    with pytest.raises(ConversationNotFound):
+        await history.conversation(Callers.member(tree.cell_a.id), record.conversation_id)
+
+
+async def test_a_follow_up_continues_the_callers_own_conversation(
+    service: AssistantService, database: Database, tree: Tree
+) -> None:
+    member = Callers.member(tree.cell_a.id)
+    first = await service.ask(member, ask("Đảng viên chính thức có quyền biểu quyết không?"))
+    follow_up = await service.ask(
+        member, ask("còn đảng viên dự bị thì sao?", first.conversation_id)
+    )
+    assert follow_up.conversation_id == first.conversation_id
+    assert follow_up.seq == 2
+    assert follow_up.searched == "đảng viên dự bị có quyền biểu quyết không"
+    assert follow_up.citations[0]["anchor"] in {"dieu-7-khoan-1", "dieu-7-khoan-2"}
+    _, turns = await ConversationService(database).conversation(member, first.conversation_id)
+    assert [t.id for t in turns] == [first.id, follow_up.id]
+    stranger = Callers.member(tree.cell_a.id)
+    with pytest.raises(ConversationNotFound):
+        await service.ask(stranger, ask("còn tổ đảng thì sao?", first.conversation_id))
+
+
+async def test_an_out_of_scope_question_is_not_answered_but_says_where_to_look(
+    service: AssistantService, tree: Tree
+) -> None:
+    record = await service.ask(
+        Callers.member(tree.cell_b.id), ask("Thời tiết Hà Nội ngày mai thế nào?")
+    )
+    assert record.abstained
+    assert record.answer.startswith(NOT_FOUND_VI)
+    assert "bí thư chi bộ" in record.answer
+    assert all(c["role"] == "suggestion" for c in record.citations)
+    assert record.scores["features"]["dense_top"] < 0.9
+
+
+async def test_askers_rate_their_answers_and_staff_see_their_subtree_unanswered_first(
+    service: AssistantService, database: Database, tree: Tree
+) -> None:
+    asker, elsewhere = Callers.member(tree.cell_a.id), Callers.member(tree.other_cell.id)
+    answered = await service.ask(asker, ask("Thời gian dự bị là bao lâu?"))
+    unanswered = await service.ask(asker, ask("Cách nấu phở bò ngon?"))
+    far = await service.ask(elsewhere, ask("Chi bộ sinh hoạt định kỳ mấy lần một tháng?"))
+    history = ConversationService(database)
+    rated = await history.rate(asker, answered.id, RatingRequest(useful=True, comment="Rõ ràng"))
+    assert (rated.useful, rated.comment) == (True, "Rõ ràng")
+    with pytest.raises(AnswerNotFound):
+        await history.rate(elsewhere, answered.id, RatingRequest(useful=False))
+
+    staff = QuestionsService(database)
+    commune = Callers.committee_admin(tree.commune.id)
+    seen = await staff.asked(commune, unanswered_first=True, limit=50, offset=0)
+    assert [r.id for r in seen] == [unanswered.id, answered.id]
+    province_wide = await staff.asked(
+        Callers.system_admin(), unanswered_first=False, limit=50, offset=0
+    )
+    assert {far.id, answered.id, unanswered.id} <= {r.id for r in province_wide}
+    [today] = await staff.daily(commune, days=7)
+    assert (today.asked, today.unanswered, today.rated_useful) == (2, 1, 1)
+    with pytest.raises(StaffOnly):
+        await staff.asked(asker, unanswered_first=True, limit=50, offset=0)
+
+
+async def test_a_document_scoped_to_an_organisation_answers_only_its_members(
+    database: Database, tree: Tree, empty_knowledge: KnowledgeBase
+) -> None:
+    empty_knowledge.index_document(small_rules(organization_id=tree.commune.id))
+    service = AssistantService(database, engine_of(empty_knowledge))
+    question = ask("Chi bộ họp định kỳ vào ngày nào trong tháng?")
+    inside = await service.ask(Callers.member(tree.cell_b.id), question)
+    assert not inside.abstained
+    assert inside.citations[0]["anchor"] == "dieu-1-khoan-1"
+    outside = await service.ask(Callers.member(tree.other_cell.id), question)
+    assert outside.abstained
+    assert outside.citations == []
