@@ -123,15 +123,17 @@ def report(outcomes: Sequence[Outcome]) -> None:
 
 
 def retrievers_alone(knowledge: KnowledgeBase, questions: Sequence[EvalQuestion]) -> None:
-    print("\nretrievers alone and fused (in-scope questions; no abstention)")
+    print("\nretrievers alone, fused, and re-ranked (in-scope questions; no abstention)")
     print(f"{'':28s} {'split':>5s} {'R@1':>6s} {'R@5':>6s} {'MRR':>6s}")
-    default = knowledge.fusion
-    for name, weights in (
-        ("BM25 alone", (1.0, 0.0)),
-        ("e5 alone", (0.0, 1.0)),
-        ("RRF", default.weights),
+    default, reranking = knowledge.fusion, knowledge.reranking
+    for name, weights, second_stage in (
+        ("BM25 alone", (1.0, 0.0), None),
+        ("e5 alone", (0.0, 1.0), None),
+        ("RRF", default.weights, None),
+        ("RRF + re-ranking", default.weights, reranking),
     ):
         knowledge.fusion = FusionSettings(default.candidates, default.rrf_k, weights)
+        knowledge.reranking = second_stage
         for split in ("dev", "test"):
             chosen = [q for q in questions if q.split == split and q.in_scope]
             outcomes = [
@@ -142,7 +144,7 @@ def retrievers_alone(knowledge: KnowledgeBase, questions: Sequence[EvalQuestion]
                 f"{name:28s} {split:>5s} {rate(summary.recall_at_1)} "
                 f"{rate(summary.recall_at_5)} {rate(summary.mrr)}"
             )
-    knowledge.fusion = default
+    knowledge.fusion, knowledge.reranking = default, reranking
 
 
 def encoder_speed(encoder: DenseEncoder) -> None:

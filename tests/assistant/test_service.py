@@ -1,10 +1,20 @@
 """Use cases on a rolled-back transaction with the real model: asking, conversations, ratings,
 what staff see, and who may see which documents."""
 
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import pytest
 import pytest_asyncio
 
-from sotay_assistant.answer import NOT_FOUND_VI, NoPhraser, default_abstention
+from sotay_assistant.answer import (
+    NOT_FOUND_VI,
+    NoPhraser,
+    OpenAICompatiblePhraser,
+    default_abstention,
+)
 from sotay_assistant.retrieval import KnowledgeBase
 from sotay_assistant.schemas import AskRequest, RatingRequest
 from sotay_assistant.service import (
@@ -134,3 +144,47 @@ async def test_a_document_scoped_to_an_organisation_answers_only_its_members(
     outside = await service.ask(Callers.member(tree.other_cell.id), question)
     assert outside.abstained
     assert outside.citations == []
+
+
+class _LanguageModel(BaseHTTPRequestHandler):
+    """An OpenAI-compatible chat endpoint that answers from the passages it is sent."""
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        sources = body["messages"][-1]["content"]
+        cited = "Khoản 1 Điều 28" if "Khoản 1 Điều 28" in sources else "?"
+        reply = {"choices": [{"message": {"content": f"Theo {cited}, đóng 0,5% lương hưu."}}]}
+        payload = json.dumps(reply, ensure_ascii=False).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def language_model() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _LanguageModel)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/v1"
+    server.shutdown()
+    server.server_close()
+
+
+async def test_a_configured_language_model_words_the_answer_and_the_quote_stays_verbatim(
+    database: Database, demo_knowledge: KnowledgeBase, tree: Tree, language_model: str
+) -> None:
+    phraser = OpenAICompatiblePhraser(language_model, "any", timeout_s=5)
+    service = AssistantService(database, Engine(demo_knowledge, default_abstention(), phraser))
+    record = await service.ask(
+        Callers.member(tree.cell_a.id), ask("Đảng viên hưởng lương hưu đóng đảng phí bao nhiêu?")
+    )
+    assert record.answer == "Theo Khoản 1 Điều 28, đóng 0,5% lương hưu."
+    assert record.scores["phrased"] is True
+    main = record.citations[0]
+    assert main["label"] == "Khoản 1 Điều 28 Điều lệ mẫu"
+    assert "c) Đảng viên hưởng lương hưu: 0,5% lương hưu;" in main["text"]

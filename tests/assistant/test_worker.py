@@ -139,7 +139,11 @@ async def test_an_index_that_lost_its_documents_is_rebuilt_from_the_recorded_eve
     assert await worker.run_next()
     assert await worker.reconcile() == 0
     worker.knowledge = KnowledgeBase(PassageIndex.connect(), encoder)  # a new, empty folder
-    assert await worker.reconcile() == 1
+    stray = small_rules()  # indexed before the database was reset
+    worker.knowledge.index_document(stray)
+    assert await worker.reconcile() == 2
+    assert worker.knowledge.indexed_document(stray.document_id) is None
     assert await worker.run_next()
     assert worker.knowledge.indexed_document(event.document_id) is not None
     assert len(await reindexed_events(fresh_database)) == 2
+    worker.knowledge.index.close()

@@ -259,10 +259,11 @@ async def fail_job(
     )
 
 
-async def settled_documents(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    """Documents whose last request was carried out: what the index should hold."""
+async def recorded_documents(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """Every document ever requested, with whether its last request was carried out and
+    what it left in the index."""
     rows: list[asyncpg.Record] = await conn.fetch(
-        "SELECT document_id, archived, indexed_hash FROM documents WHERE job_status = 'done'"
+        "SELECT document_id, job_status = 'done' AS settled, archived, indexed_hash FROM documents"
     )
     return rows
 

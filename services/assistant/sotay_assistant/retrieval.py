@@ -33,6 +33,7 @@ from sotay_assistant.index import (
     StoredPassage,
     text_key,
 )
+from sotay_assistant.rerank import RerankSettings, rerank
 from sotay_assistant.sparse import Bm25Statistics, Terms, text_terms, token_terms
 from sotay_assistant.vietnamese import expand_abbreviations
 from sotay_common.events.content import DocumentPublishedV1
@@ -96,10 +97,12 @@ class KnowledgeBase:
         encoder: DenseEncoder,
         *,
         fusion: FusionSettings | None = None,
+        reranking: RerankSettings | None = RerankSettings(),
     ) -> None:
         self.index = index
         self.encoder = encoder
         self.fusion = fusion or FusionSettings()
+        self.reranking = reranking
         self.statistics = Bm25Statistics()
         self.restorer = DiacriticsRestorer()
         self._lock = threading.RLock()
@@ -239,6 +242,11 @@ class KnowledgeBase:
             weights = self.statistics.term_weights(read.terms)
         sparse = self.statistics.query_vector(weights)
         dense = self.encoder.query(read.dense_text)
+        depth = self.reranking.depth if self.reranking else 0
         with self._lock:
-            hits = self.index.search(dense, sparse, limit=limit, scope=scope, fusion=self.fusion)
-        return SearchResult(read, hits, weights)
+            hits = self.index.search(
+                dense, sparse, limit=max(limit, depth), scope=scope, fusion=self.fusion
+            )
+        if self.reranking is not None:
+            hits = rerank(hits, self.reranking)
+        return SearchResult(read, hits[:limit], weights)

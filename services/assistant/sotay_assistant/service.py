@@ -367,20 +367,30 @@ class IndexWorker:
         return True
 
     async def reconcile(self) -> int:
-        """Requests again what the index should hold but does not (its folder was lost, or a
-        crash came between writing the index and recording it). Returns how many."""
+        """Brings the index in line with the recorded requests: requests again what it should
+        hold but does not (its folder was lost, or a crash came between writing the index and
+        recording it), and withdraws documents this database never asked for (an index kept
+        while the database was reset). Returns how many documents it corrected."""
         async with self.database.connection() as conn:
-            settled = await repository.settled_documents(conn)
+            recorded = await repository.recorded_documents(conn)
         held = await asyncio.to_thread(self.knowledge.indexed_hashes)
         lost = [
             row["document_id"]
-            for row in settled
-            if held.get(row["document_id"]) != (None if row["archived"] else row["indexed_hash"])
+            for row in recorded
+            if row["settled"]
+            and held.get(row["document_id"]) != (None if row["archived"] else row["indexed_hash"])
         ]
         for document_id in lost:
             async with self.database.transaction() as tx:
                 await repository.requeue(tx.conn, document_id)
-        return len(lost)
+        unknown = held.keys() - {row["document_id"] for row in recorded}
+        for document_id in unknown:
+            await asyncio.to_thread(self.knowledge.remove_document, document_id)
+        if lost or unknown:
+            logger.warning(
+                "index reconciled", extra={"requeued": len(lost), "withdrawn": len(unknown)}
+            )
+        return len(lost) + len(unknown)
 
     async def _carry_out(self, job: IndexJob) -> _Done:
         if job.archived or job.event is None:
