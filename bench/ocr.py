@@ -1,0 +1,242 @@
+"""Party card OCR on generated, photo-degraded cards: automation, errors, speed.
+
+    .venv/bin/python bench/ocr.py --count 200 --seed 1
+
+Prints: the share of cards read fully automatically (all seven fields accepted), the share
+of accepted fields that are wrong, per-field accuracy of each engine alone and of the
+accepted values, why fields were not accepted, and the time per card of each step
+(one thread; p50 / p95). --blur-sweep prints how sharpness relates to reading success,
+which is what images.BLUR_THRESHOLD was calibrated from.
+"""
+
+import argparse
+import datetime as dt
+import random
+import statistics
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "services" / "identity"))
+
+from sotay_identity.card import CardNotFound, RectifiedCard, locate_card  # noqa: E402
+from sotay_identity.card_fields import match_committee, parse_card_number, parse_date, parse_name  # noqa: E402
+from sotay_identity.images import ImageLimits, decode_image, sharpness  # noqa: E402
+from sotay_identity.names import canonical_name  # noqa: E402
+from sotay_identity.ocr import (  # noqa: E402
+    FIELD_NAMES,
+    AsterEngine,
+    CardReader,
+    CardReading,
+    EngineText,
+    TesseractEngine,
+    TextLine,
+)
+from tests.support.cards import COMMITTEES, CardTruth, Degradation, card_photo  # noqa: E402
+
+R = TypeVar("R")
+Image8 = object
+
+
+class Timings:
+    def __init__(self) -> None:
+        self.samples: dict[str, list[float]] = defaultdict(list)
+        self.pending: dict[str, float] = defaultdict(float)
+
+    def timed(self, step: str, work: Callable[[], R]) -> R:
+        start = time.perf_counter()
+        try:
+            return work()
+        finally:
+            self.pending[step] += time.perf_counter() - start
+
+    def end_card(self) -> None:
+        for step, seconds in self.pending.items():
+            self.samples[step].append(seconds)
+        self.pending.clear()
+
+
+class TimedTesseract(TesseractEngine):
+    def __init__(self, timings: Timings) -> None:
+        super().__init__()
+        self.timings = timings
+
+    def read_block(self, block: "Image8") -> list[TextLine]:  # type: ignore[override]
+        return self.timings.timed(
+            "tesseract", lambda: super(TimedTesseract, self).read_block(block)
+        )  # type: ignore[arg-type]
+
+
+class TimedAster:
+    name = "aster"
+
+    def __init__(self, timings: Timings) -> None:
+        self.engine = AsterEngine()
+        self.timings = timings
+
+    def read_line(self, line: "Image8") -> EngineText:
+        return self.timings.timed("aster", lambda: self.engine.read_line(line))  # type: ignore[arg-type]
+
+
+def expected_values(truth: CardTruth) -> dict[str, object]:
+    return {
+        "full_name": canonical_name(truth.full_name),
+        "date_of_birth": truth.date_of_birth,
+        "party_card_number": truth.party_card_number,
+        "admission_date": truth.admission_date,
+        "official_date": truth.official_date,
+        "issuing_committee": truth.issuing_committee,
+        "issue_date": truth.issue_date,
+    }
+
+
+def engine_value(field: str, raw: EngineText | None) -> object:
+    if raw is None:
+        return None
+    parsers: dict[str, Callable[[str], object]] = {
+        "full_name": parse_name,
+        "party_card_number": parse_card_number,
+        "issuing_committee": lambda text: match_committee(text, COMMITTEES),
+    }
+    return parsers.get(field, parse_date)(raw.text)
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def run(count: int, seed: int, degradation: Degradation, verbose: bool) -> None:
+    timings = Timings()
+    reader = CardReader(TimedTesseract(timings), TimedAster(timings))
+    limits = ImageLimits()
+    full = not_found = 0
+    accepted = wrong = 0
+    engine_right: dict[str, Counter[str]] = defaultdict(Counter)
+    reasons: Counter[str] = Counter()
+    wrong_examples: list[str] = []
+    for index in range(count):
+        photo = card_photo(seed * 100_000 + index, degradation=degradation)
+        start = time.perf_counter()
+        image = timings.timed("decode", lambda: decode_image(photo.photo_jpeg, limits=limits))
+        try:
+            card: RectifiedCard = timings.timed("locate", lambda: locate_card(image))
+        except CardNotFound:
+            not_found += 1
+            timings.end_card()
+            continue
+        reading: CardReading = reader.read(
+            card, known_committees=COMMITTEES, today=dt.date(2025, 1, 1)
+        )
+        timings.pending["total"] = time.perf_counter() - start
+        timings.end_card()
+        expected = expected_values(photo.truth)
+        full += reading.fully_accepted
+        for field, result in reading.fields().items():
+            truth = expected[field]
+            engine_right[field]["tesseract"] += engine_value(field, result.tesseract_raw) == truth
+            engine_right[field]["aster"] += engine_value(field, result.aster_raw) == truth
+            if result.accepted:
+                accepted += 1
+                engine_right[field]["accepted"] += 1
+                if result.value != truth:
+                    wrong += 1
+                    wrong_examples.append(
+                        f"  card {index} {field}: {result.value!r} != {truth!r} {result}"
+                    )
+            else:
+                reasons[f"{field}:{result.reason}"] += 1
+                if verbose:
+                    print(
+                        f"card {index} {field} {result.reason}: {result.tesseract_raw} | {result.aster_raw} | truth {truth!r}"
+                    )
+    print_report(
+        count, full, not_found, accepted, wrong, engine_right, reasons, timings, wrong_examples
+    )
+
+
+def print_report(
+    count: int,
+    full: int,
+    not_found: int,
+    accepted: int,
+    wrong: int,
+    engine_right: dict[str, Counter[str]],
+    reasons: Counter[str],
+    timings: Timings,
+    wrong_examples: list[str],
+) -> None:
+    print(f"\ncards: {count}   card not found: {not_found}")
+    print(f"fully automatic (all 7 fields accepted): {full / count:.1%}   (goal >= 90%)")
+    print(
+        f"accepted fields: {accepted} of {7 * count}; wrong among them: {wrong} = "
+        f"{wrong / max(accepted, 1):.2%}   (goal <= 0.5%)"
+    )
+    print(f"\n{'field':<20}{'tesseract ok':>14}{'aster ok':>10}{'accepted':>10}")
+    for field in FIELD_NAMES:
+        right = engine_right[field]
+        print(
+            f"{field:<20}{right['tesseract'] / count:>14.1%}{right['aster'] / count:>10.1%}"
+            f"{right['accepted'] / count:>10.1%}"
+        )
+    print("\nnot accepted, by field and reason:")
+    for key, number in reasons.most_common():
+        print(f"  {key:<45}{number:>5}")
+    print(f"\n{'step (ms per card)':<20}{'p50':>8}{'p95':>8}{'mean':>8}")
+    for step in ("decode", "locate", "tesseract", "aster", "total"):
+        samples = [s * 1000 for s in timings.samples[step]]
+        if samples:
+            print(
+                f"{step:<20}{percentile(samples, 0.5):>8.0f}{percentile(samples, 0.95):>8.0f}"
+                f"{statistics.mean(samples):>8.0f}"
+            )
+    if wrong_examples:
+        print("\nwrong accepted fields:")
+        print("\n".join(wrong_examples))
+
+
+def blur_sweep(count: int, seed: int) -> None:
+    """Sharpness of the rectified card against extra blur, and how many cards still read."""
+    reader = CardReader(TesseractEngine(), AsterEngine())
+    print(f"{'blur sigma':>10}{'sharpness p5':>14}{'p50':>8}{'fully automatic':>17}")
+    for sigma in (0.0, 1.0, 1.5, 2.0, 2.5, 3.0):
+        values, full = [], 0
+        for index in range(count):
+            rng = random.Random(seed + index)
+            degradation = Degradation(max_blur_sigma=0.0)
+            photo = card_photo(rng.randint(0, 10**9), degradation=degradation)
+            image = decode_image(photo.photo_jpeg, limits=ImageLimits())
+            if sigma:
+                import cv2
+
+                image = cv2.GaussianBlur(image, (0, 0), sigma)
+            card = locate_card(image)
+            values.append(sharpness(card.image))
+            full += reader.read(card, known_committees=COMMITTEES).fully_accepted
+        print(
+            f"{sigma:>10.1f}{percentile(values, 0.05):>14.0f}{percentile(values, 0.5):>8.0f}"
+            f"{full / count:>17.0%}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--count", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--verbose", action="store_true", help="print every field not accepted")
+    parser.add_argument("--blur-sweep", action="store_true")
+    args = parser.parse_args()
+    if args.blur_sweep:
+        blur_sweep(args.count, args.seed)
+    else:
+        run(args.count, args.seed, Degradation(), args.verbose)
+
+
+if __name__ == "__main__":
+    main()
