@@ -17,11 +17,18 @@ import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+import cv2
+import numpy as np
+import numpy.typing as npt
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "services" / "identity"))
+
+from tests.support.cards import COMMITTEES, CardTruth, Degradation, card_photo  # noqa: E402
 
 from sotay_identity.card import CardNotFound, RectifiedCard, locate_card  # noqa: E402
 from sotay_identity.card_fields import match_committee, parse_card_number, parse_date, parse_name  # noqa: E402
@@ -33,16 +40,18 @@ from sotay_identity.ocr import (  # noqa: E402
     CardReader,
     CardReading,
     EngineText,
+    FieldReading,
     TesseractEngine,
     TextLine,
 )
-from tests.support.cards import COMMITTEES, CardTruth, Degradation, card_photo  # noqa: E402
 
 R = TypeVar("R")
-Image8 = object
+Image8 = npt.NDArray[np.uint8]
 
 
 class Timings:
+    """Seconds per card of each step; a step may run several times for one card."""
+
     def __init__(self) -> None:
         self.samples: dict[str, list[float]] = defaultdict(list)
         self.pending: dict[str, float] = defaultdict(float)
@@ -65,10 +74,9 @@ class TimedTesseract(TesseractEngine):
         super().__init__()
         self.timings = timings
 
-    def read_block(self, block: "Image8") -> list[TextLine]:  # type: ignore[override]
-        return self.timings.timed(
-            "tesseract", lambda: super(TimedTesseract, self).read_block(block)
-        )  # type: ignore[arg-type]
+    def read_block(self, block: Image8) -> list[TextLine]:
+        read = super().read_block
+        return self.timings.timed("tesseract", lambda: read(block))
 
 
 class TimedAster:
@@ -78,8 +86,8 @@ class TimedAster:
         self.engine = AsterEngine()
         self.timings = timings
 
-    def read_line(self, line: "Image8") -> EngineText:
-        return self.timings.timed("aster", lambda: self.engine.read_line(line))  # type: ignore[arg-type]
+    def read_line(self, line: Image8) -> EngineText:
+        return self.timings.timed("aster", lambda: self.engine.read_line(line))
 
 
 def expected_values(truth: CardTruth) -> dict[str, object]:
@@ -110,82 +118,103 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
+def timed_read(
+    jpeg: bytes, reader: CardReader, timings: Timings, limits: ImageLimits
+) -> CardReading | None:
+    """Decode, locate and read one photo, each step timed; None when no card is found."""
+    start = time.perf_counter()
+    try:
+        image = timings.timed("decode", lambda: decode_image(jpeg, limits=limits))
+        card: RectifiedCard = timings.timed("locate", lambda: locate_card(image))
+    except CardNotFound:
+        timings.end_card()
+        return None
+    reading = reader.read(card, known_committees=COMMITTEES, today=dt.date(2025, 1, 1))
+    timings.pending["total"] = time.perf_counter() - start
+    timings.end_card()
+    return reading
+
+
+@dataclass
+class Tally:
+    cards: int = 0
+    not_found: int = 0
+    fully_automatic: int = 0
+    accepted: int = 0
+    wrong: int = 0
+    right_by_field: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    reasons: Counter[str] = field(default_factory=Counter)
+    wrong_examples: list[str] = field(default_factory=list)
+    # (card, confidence of Tesseract, of Aster, right?) of every agreed, valid value
+    agreed: list[tuple[int, float, float, bool]] = field(default_factory=list)
+
+
 def run(count: int, seed: int, degradation: Degradation, verbose: bool) -> None:
     timings = Timings()
     reader = CardReader(TimedTesseract(timings), TimedAster(timings))
-    limits = ImageLimits()
-    full = not_found = 0
-    accepted = wrong = 0
-    engine_right: dict[str, Counter[str]] = defaultdict(Counter)
-    reasons: Counter[str] = Counter()
-    wrong_examples: list[str] = []
+    tally = Tally(cards=count)
     for index in range(count):
         photo = card_photo(seed * 100_000 + index, degradation=degradation)
-        start = time.perf_counter()
-        image = timings.timed("decode", lambda: decode_image(photo.photo_jpeg, limits=limits))
-        try:
-            card: RectifiedCard = timings.timed("locate", lambda: locate_card(image))
-        except CardNotFound:
-            not_found += 1
-            timings.end_card()
+        reading = timed_read(photo.photo_jpeg, reader, timings, ImageLimits())
+        if reading is None:
+            tally.not_found += 1
             continue
-        reading: CardReading = reader.read(
-            card, known_committees=COMMITTEES, today=dt.date(2025, 1, 1)
-        )
-        timings.pending["total"] = time.perf_counter() - start
-        timings.end_card()
+        tally.fully_automatic += reading.fully_accepted
         expected = expected_values(photo.truth)
-        full += reading.fully_accepted
-        for field, result in reading.fields().items():
-            truth = expected[field]
-            engine_right[field]["tesseract"] += engine_value(field, result.tesseract_raw) == truth
-            engine_right[field]["aster"] += engine_value(field, result.aster_raw) == truth
-            if result.accepted:
-                accepted += 1
-                engine_right[field]["accepted"] += 1
-                if result.value != truth:
-                    wrong += 1
-                    wrong_examples.append(
-                        f"  card {index} {field}: {result.value!r} != {truth!r} {result}"
-                    )
-            else:
-                reasons[f"{field}:{result.reason}"] += 1
-                if verbose:
-                    print(
-                        f"card {index} {field} {result.reason}: {result.tesseract_raw} | {result.aster_raw} | truth {truth!r}"
-                    )
-    print_report(
-        count, full, not_found, accepted, wrong, engine_right, reasons, timings, wrong_examples
-    )
+        for name, result in reading.fields().items():
+            count_field(tally, index, name, result, expected[name], verbose)
+    print_report(tally, timings)
 
 
-def print_report(
-    count: int,
-    full: int,
-    not_found: int,
-    accepted: int,
-    wrong: int,
-    engine_right: dict[str, Counter[str]],
-    reasons: Counter[str],
-    timings: Timings,
-    wrong_examples: list[str],
+def count_field(
+    tally: Tally,
+    index: int,
+    name: str,
+    result: FieldReading[str] | FieldReading[dt.date],
+    truth: object,
+    verbose: bool,
 ) -> None:
-    print(f"\ncards: {count}   card not found: {not_found}")
-    print(f"fully automatic (all 7 fields accepted): {full / count:.1%}   (goal >= 90%)")
+    right = tally.right_by_field[name]
+    right["tesseract"] += engine_value(name, result.tesseract_raw) == truth
+    right["aster"] += engine_value(name, result.aster_raw) == truth
+    if result.accepted or result.reason == "low_confidence":
+        first, second = result.tesseract_raw, result.aster_raw
+        if first is not None and second is not None:
+            tally.agreed.append((index, first.confidence, second.confidence, result.value == truth))
+    if result.accepted:
+        tally.accepted += 1
+        right["accepted"] += 1
+        if result.value != truth:
+            tally.wrong += 1
+            tally.wrong_examples.append(f"  card {index} {name}: {result.value!r} != {truth!r}")
+            tally.wrong_examples.append(f"    {result}")
+        return
+    tally.reasons[f"{name}:{result.reason}"] += 1
+    if verbose:
+        print(f"card {index} {name} {result.reason}: {result.tesseract_raw}")
+        print(f"    {result.aster_raw}  truth: {truth!r}")
+
+
+def print_report(tally: Tally, timings: Timings) -> None:
+    count = tally.cards
+    print(f"\ncards: {count}   card not found: {tally.not_found}")
+    automatic = tally.fully_automatic / count
+    print(f"fully automatic (all 7 fields accepted): {automatic:.1%}   (goal >= 90%)")
     print(
-        f"accepted fields: {accepted} of {7 * count}; wrong among them: {wrong} = "
-        f"{wrong / max(accepted, 1):.2%}   (goal <= 0.5%)"
+        f"accepted fields: {tally.accepted} of {7 * count}; wrong among them: {tally.wrong} = "
+        f"{tally.wrong / max(tally.accepted, 1):.2%}   (goal <= 0.5%)"
     )
     print(f"\n{'field':<20}{'tesseract ok':>14}{'aster ok':>10}{'accepted':>10}")
-    for field in FIELD_NAMES:
-        right = engine_right[field]
+    for name in FIELD_NAMES:
+        right = tally.right_by_field[name]
         print(
-            f"{field:<20}{right['tesseract'] / count:>14.1%}{right['aster'] / count:>10.1%}"
+            f"{name:<20}{right['tesseract'] / count:>14.1%}{right['aster'] / count:>10.1%}"
             f"{right['accepted'] / count:>10.1%}"
         )
     print("\nnot accepted, by field and reason:")
-    for key, number in reasons.most_common():
+    for key, number in tally.reasons.most_common():
         print(f"  {key:<45}{number:>5}")
+    print_confidence_sweep(tally)
     print(f"\n{'step (ms per card)':<20}{'p50':>8}{'p95':>8}{'mean':>8}")
     for step in ("decode", "locate", "tesseract", "aster", "total"):
         samples = [s * 1000 for s in timings.samples[step]]
@@ -194,9 +223,18 @@ def print_report(
                 f"{step:<20}{percentile(samples, 0.5):>8.0f}{percentile(samples, 0.95):>8.0f}"
                 f"{statistics.mean(samples):>8.0f}"
             )
-    if wrong_examples:
+    if tally.wrong_examples:
         print("\nwrong accepted fields:")
-        print("\n".join(wrong_examples))
+        print("\n".join(tally.wrong_examples))
+
+
+def print_confidence_sweep(tally: Tally) -> None:
+    """What other confidence thresholds would give (agreed, valid values only)."""
+    print(f"\nthresholds (tesseract, aster) on agreed values: {'accepted':>9}{'wrong':>7}")
+    for minimum in ((0.0, 0.0), (0.5, 0.5), (0.6, 0.6), (0.6, 0.7), (0.7, 0.7), (0.7, 0.8)):
+        kept = [a for a in tally.agreed if a[1] >= minimum[0] and a[2] >= minimum[1]]
+        wrong = sum(1 for a in kept if not a[3])
+        print(f"  {minimum!s:<46}{len(kept):>9}{wrong:>7}")
 
 
 def blur_sweep(count: int, seed: int) -> None:
@@ -211,9 +249,7 @@ def blur_sweep(count: int, seed: int) -> None:
             photo = card_photo(rng.randint(0, 10**9), degradation=degradation)
             image = decode_image(photo.photo_jpeg, limits=ImageLimits())
             if sigma:
-                import cv2
-
-                image = cv2.GaussianBlur(image, (0, 0), sigma)
+                image = np.asarray(cv2.GaussianBlur(image, (0, 0), sigma), np.uint8)
             card = locate_card(image)
             values.append(sharpness(card.image))
             full += reader.read(card, known_committees=COMMITTEES).fully_accepted

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import numpy.typing as npt
+from cv2.typing import MatLike
 
 __all__ = [
     "CARD_SIZE",
@@ -33,7 +34,7 @@ Image8 = npt.NDArray[np.uint8]
 Quad = npt.NDArray[np.float32]
 
 
-class CardNotFound(Exception):
+class CardNotFound(Exception):  # noqa: N818 - the name the API contract uses
     """No party card could be found in the photo."""
 
     code = "card_not_found"
@@ -53,10 +54,12 @@ class RectifiedCard:
     corners: Quad  # the card's corners in the photo: top-left, top-right, bottom-right, bottom-left
 
 
-def locate_card(photo: Image8) -> RectifiedCard:
+def locate_card(photo: MatLike) -> RectifiedCard:
     """Find the card's outline in a BGR photo and warp the card to CARD_SIZE, upright."""
     scale = _WORK_SIDE / max(photo.shape[:2])
-    small = cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    small = np.asarray(
+        cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), np.uint8
+    )
     for quad in _candidate_quads(small):
         corners = (quad / scale).astype(np.float32)
         card = _warp(photo, corners)
@@ -64,7 +67,7 @@ def locate_card(photo: Image8) -> RectifiedCard:
             return RectifiedCard(card, corners)
         if _red_share(_band(card, top=False)) >= _MIN_RED_SHARE:
             corners = np.roll(corners, 2, axis=0)  # the card lies upside down
-            return RectifiedCard(cv2.rotate(card, cv2.ROTATE_180), corners)
+            return RectifiedCard(np.asarray(cv2.rotate(card, cv2.ROTATE_180), np.uint8), corners)
     raise CardNotFound("no four-cornered outline with the card's red band")
 
 
@@ -99,11 +102,11 @@ def _edges(small: Image8) -> Image8:
     blurred = cv2.GaussianBlur(small, (5, 5), 0)
     edges = np.zeros(small.shape[:2], np.uint8)
     for channel in cv2.split(blurred):
-        edges |= cv2.Canny(channel, 40, 120)
-    return cv2.dilate(edges, np.ones((5, 5), np.uint8))
+        edges |= np.asarray(cv2.Canny(channel, 40, 120), np.uint8)
+    return np.asarray(cv2.dilate(edges, np.ones((5, 5), np.uint8)), np.uint8)
 
 
-def _four_corners(hull: npt.NDArray[np.int32]) -> Quad | None:
+def _four_corners(hull: MatLike) -> Quad | None:
     perimeter = cv2.arcLength(hull, closed=True)
     for epsilon in (0.02, 0.03, 0.045, 0.06):
         approx = cv2.approxPolyDP(hull, epsilon * perimeter, closed=True)
@@ -127,17 +130,18 @@ def _order_corners(points: Quad) -> Quad:
 def _plausible(quad: Quad) -> bool:
     if not cv2.isContourConvex(quad.astype(np.int32)):
         return False
-    long_sides = np.linalg.norm(quad[1] - quad[0]) + np.linalg.norm(quad[2] - quad[3])
-    short_sides = np.linalg.norm(quad[2] - quad[1]) + np.linalg.norm(quad[3] - quad[0])
-    aspect = long_sides / max(short_sides, 1.0)
-    return bool(_ASPECT / 1.35 <= aspect <= _ASPECT * 1.35)
+    sides = np.linalg.norm(quad - np.roll(quad, -1, axis=0), axis=1)
+    aspect = float(sides[0] + sides[2]) / max(float(sides[1] + sides[3]), 1.0)
+    return _ASPECT / 1.35 <= aspect <= _ASPECT * 1.35
 
 
-def _warp(photo: Image8, corners: Quad) -> Image8:
+def _warp(photo: MatLike, corners: Quad) -> Image8:
     width, height = CARD_SIZE
     target = np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float32)
     matrix = cv2.getPerspectiveTransform(corners, target)
-    return cv2.warpPerspective(photo, matrix, CARD_SIZE, flags=cv2.INTER_LINEAR)
+    return np.asarray(
+        cv2.warpPerspective(photo, matrix, CARD_SIZE, flags=cv2.INTER_LINEAR), np.uint8
+    )
 
 
 def _band(card: Image8, *, top: bool) -> Image8:

@@ -129,7 +129,11 @@ def strip_label(field_name: str, text: str) -> str:
     words = text.split()
     for count in range(min(4, len(words)), 0, -1):
         opening = letters(" ".join(words[:count]))
-        if opening and max(similarity(opening, label) for label in LABELS[field_name]) >= 0.8:
+        if len(opening) >= 3 and any(
+            similarity(opening, part) >= 0.8
+            for label in LABELS[field_name]
+            for part in (label, label[-len(opening) :])  # the whole label, or its tail
+        ):
             return " ".join(words[count:])
     return text.strip(" :")
 

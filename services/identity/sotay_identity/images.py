@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import numpy.typing as npt
+from cv2.typing import MatLike
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 __all__ = [
@@ -41,7 +42,7 @@ class ImageLimits:
     min_side: int = 480  # the shorter side, in pixels
 
 
-class ImageRejected(Exception):
+class ImageRejected(Exception):  # noqa: N818 - the name the API contract uses
     """An uploaded image that cannot be used; `code` is stable, `message_vi` is for the user."""
 
     def __init__(self, code: str, message_vi: str) -> None:
@@ -73,7 +74,10 @@ def sniff_format(data: bytes) -> str | None:
 
 
 def decode_image(data: bytes, *, limits: ImageLimits) -> Image8:
-    """Decode an uploaded JPEG, PNG or WebP to an upright BGR uint8 array, or raise ImageRejected."""
+    """Decode an uploaded JPEG, PNG or WebP to an upright BGR uint8 array.
+
+    Raises ImageRejected with a stable code for anything that cannot be used.
+    """
     if len(data) > limits.max_bytes:
         raise ImageRejected(
             "file_too_large",
@@ -87,18 +91,18 @@ def decode_image(data: bytes, *, limits: ImageLimits) -> Image8:
     _check_dimensions(image.size, limits)
     rgb = _load_upright_rgb(image)
     _check_dimensions(rgb.size, limits)  # EXIF rotation swaps the sides, never the area
-    return cv2.cvtColor(np.asarray(rgb), cv2.COLOR_RGB2BGR)
+    return np.asarray(cv2.cvtColor(np.asarray(rgb), cv2.COLOR_RGB2BGR), np.uint8)
 
 
-def sharpness(image: Image8) -> float:
+def sharpness(image: MatLike) -> float:
     """Variance of the Laplacian at a fixed scale: higher is sharper."""
-    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if len(image.shape) == 3 else image
     scale = _SHARPNESS_SIDE / max(gray.shape[:2])
     gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     return float(cv2.Laplacian(gray, cv2.CV_64F).var())
 
 
-def is_blurry(image: Image8, *, threshold: float = BLUR_THRESHOLD) -> bool:
+def is_blurry(image: MatLike, *, threshold: float = BLUR_THRESHOLD) -> bool:
     """True when `image` (best: the rectified card) is too blurred for its text to be read."""
     return sharpness(image) < threshold
 

@@ -309,11 +309,11 @@ def render_card(
         y = FIELD_TOP + row * FIELD_PITCH
         draw.text((FIELD_X, y), label, font=label_font, fill=INK)
         value_x = FIELD_X + draw.textlength(label, font=label_font) + 12
-        font = _fit(draw, value, bold, value_font.size, width - 30 - value_x)
+        font = _fit(draw, value, bold, round(value_font.size), width - 30 - value_x)
         draw.text((value_x, y - 1), value, font=font, fill=INK)
     _draw_issue_block(draw, rng, truth, regular, bold)
     _draw_seal(draw, rng)
-    return cv2.cvtColor(np.asarray(card), cv2.COLOR_RGB2BGR)
+    return np.asarray(cv2.cvtColor(np.asarray(card), cv2.COLOR_RGB2BGR), np.uint8)
 
 
 def photograph(
@@ -332,7 +332,7 @@ def photograph(
     mask = cv2.warpPerspective(
         np.full((card_h, card_w), 255, np.uint8), homography, (photo_w, photo_h)
     )
-    _cast_shadow(background, mask, rng)
+    _cast_shadow(background, np.asarray(mask, np.uint8), rng)
     alpha = mask.astype(np.float32)[..., None] / 255.0
     photo = warped.astype(np.float32) * alpha + background.astype(np.float32) * (1 - alpha)
     photo = _uneven_light(photo, rng, degradation.max_light_falloff)
@@ -378,7 +378,7 @@ def scene_without_card(seed: int, size: tuple[int, int] = (1280, 960)) -> bytes:
         radius = rng.randint(20, 150)
         cv2.circle(image, center, radius, color, -1)
         cv2.line(image, center, (rng.randint(0, size[0]), rng.randint(0, size[1])), color, 6)
-    image = cv2.GaussianBlur(image, (0, 0), 1.0)
+    image = np.asarray(cv2.GaussianBlur(image, (0, 0), 1.0), np.uint8)
     return encode_jpeg(image, 85)
 
 
@@ -481,7 +481,7 @@ def _draw_issue_block(
 
 def _draw_seal(draw: ImageDraw.ImageDraw, rng: random.Random) -> None:
     """The red seal over the portrait's lower right corner, as on issued cards."""
-    x0, y0, x1, y1 = PORTRAIT_BOX
+    _, _, x1, y1 = PORTRAIT_BOX
     cx, cy, r = x1 - 10 + rng.randint(-8, 8), y1 - 15 + rng.randint(-8, 8), 52
     color = _jitter(rng, (200, 40, 50), 15)
     draw.ellipse((cx - r, cy - r, cx + r, cy + r), outline=color, width=3)
@@ -502,7 +502,7 @@ def _background(rng: random.Random, width: int, height: int) -> Image8:
     x = np.linspace(0, 1, width, dtype=np.float32)[None, :]
     grain = np.sin((x * rng.uniform(20, 80) + y * rng.uniform(1, 6)) * math.pi) * 10
     image = base[None, None, :] + grain[..., None] + gen.normal(0, 6, (height, width, 3))
-    return np.clip(image[..., ::-1], 0, 255).astype(np.uint8)  # RGB tuples -> BGR
+    return np.asarray(np.clip(image[..., ::-1], 0, 255), np.uint8)  # RGB tuples -> BGR
 
 
 def _card_quad(
@@ -520,19 +520,22 @@ def _card_quad(
     ]
     rotation = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
     corners = corners @ rotation.T
+    corners -= (corners.max(axis=0) + corners.min(axis=0)) / 2
     span = corners.max(axis=0) - corners.min(axis=0)
+    fit = min(1.0, (photo_w - 24) / span[0], (photo_h - 24) / span[1])  # all four corners in
+    corners, span = corners * fit, span * fit
     room_x = max(0.0, (photo_w - span[0]) / 2 - 10)
     room_y = max(0.0, (photo_h - span[1]) / 2 - 10)
     center = (
         photo_w / 2 + rng.uniform(-room_x, room_x),
         photo_h / 2 + rng.uniform(-room_y, room_y),
     )
-    return (corners + center).astype(np.float32)
+    return np.asarray(corners + center, np.float32)
 
 
 def _cast_shadow(background: Image8, mask: Image8, rng: random.Random) -> None:
-    shift = np.float32([[1, 0, rng.randint(4, 14)], [0, 1, rng.randint(4, 14)]])
-    shadow = cv2.warpAffine(mask, shift, mask.shape[::-1])
+    shift = np.array([[1, 0, rng.randint(4, 14)], [0, 1, rng.randint(4, 14)]], np.float32)
+    shadow = cv2.warpAffine(mask, shift, (mask.shape[1], mask.shape[0]))
     shadow = cv2.GaussianBlur(shadow, (0, 0), 6).astype(np.float32) / 255.0
     background[:] = (background * (1 - 0.45 * shadow[..., None])).astype(np.uint8)
 
@@ -547,7 +550,7 @@ def _uneven_light(
     y, x = np.mgrid[0:height, 0:width].astype(np.float32)
     distance = np.hypot(x - cx, y - cy) / math.hypot(width, height)
     gain = 1.1 - rng.uniform(0.1, falloff) * distance / max(float(distance.max()), 1e-6)
-    return photo * gain[..., None]
+    return np.asarray(photo * gain[..., None], np.float32)
 
 
 def _jitter(rng: random.Random, color: tuple[int, ...], amount: int) -> tuple[int, int, int]:
