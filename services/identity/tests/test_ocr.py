@@ -173,8 +173,11 @@ def test_one_engine_alone_is_not_enough() -> None:
 def test_low_confidence_is_not_accepted() -> None:
     raws = readings()
     raws["full_name"] = (EngineText("NGUYỄN VĂN HÒA", 0.95), EngineText("NGUYỄN VĂN HÒA", 0.01))
-    reading = combine(raws, known_committees=COMMITTEES, today=TODAY)
+    floor = (0.3, 0.3)
+    reading = combine(raws, known_committees=COMMITTEES, today=TODAY, min_confidence=floor)
     assert reading.full_name.reason == "low_confidence"
+    assert reading.date_of_birth.accepted
+    assert combine(raws, known_committees=COMMITTEES, today=TODAY).full_name.accepted
 
 
 def test_official_date_must_follow_the_probation_year() -> None:
@@ -220,6 +223,12 @@ def test_both_engines_read_a_clean_line(reader: CardReader, text: str) -> None:
         result = engine.read_line(line)
         assert result.text == text, engine.name
         assert 0.5 < result.confidence <= 1.0
+
+
+def test_aster_takes_lines_longer_than_its_window(reader: CardReader) -> None:
+    line = rendered_line("NGUYỄN THỊ THỦY " * 8)
+    assert line.shape[1] * AsterEngine.HEIGHT / line.shape[0] > AsterEngine.MAX_WIDTH
+    assert "NGUY" in reader.aster.read_line(line).text
 
 
 def truth_values(truth: CardTruth) -> dict[str, object]:
