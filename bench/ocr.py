@@ -13,7 +13,6 @@ images.BLUR_THRESHOLD was calibrated from.
 
 import argparse
 import datetime as dt
-import random
 import statistics
 import sys
 import time
@@ -259,25 +258,31 @@ def print_confidence_sweep(tally: Tally) -> None:
 
 
 def blur_sweep(count: int, seed: int) -> None:
-    """Sharpness of the rectified card against extra blur, and how many cards still read."""
+    """Sharpness of the rectified card under extra blur, and how often cards still read."""
     reader = CardReader(TesseractEngine(), AsterEngine())
+    outcomes: list[tuple[float, bool]] = []
     print(f"{'blur sigma':>10}{'sharpness p5':>14}{'p50':>8}{'fully automatic':>17}")
     for sigma in (0.0, 1.0, 1.5, 2.0, 2.5, 3.0):
         values, full = [], 0
         for index in range(count):
-            rng = random.Random(seed + index)
-            degradation = Degradation(max_blur_sigma=0.0)
-            photo = card_photo(rng.randint(0, 10**9), degradation=degradation)
+            photo = card_photo(seed * 100_000 + index, degradation=Degradation(max_blur_sigma=0.0))
             image = decode_image(photo.photo_jpeg, limits=ImageLimits())
             if sigma:
                 image = np.asarray(cv2.GaussianBlur(image, (0, 0), sigma), np.uint8)
             card = locate_card(image)
+            automatic = reader.read(card, known_committees=COMMITTEES).fully_accepted
             values.append(sharpness(card.image))
-            full += reader.read(card, known_committees=COMMITTEES).fully_accepted
+            full += automatic
+            outcomes.append((values[-1], automatic))
         print(
             f"{sigma:>10.1f}{percentile(values, 0.05):>14.0f}{percentile(values, 0.5):>8.0f}"
             f"{full / count:>17.0%}"
         )
+    print(f"\n{'sharpness':>14}{'cards':>7}{'fully automatic':>17}")
+    for low, high in ((0, 15), (15, 30), (30, 45), (45, 60), (60, 90), (90, 10**6)):
+        inside = [automatic for value, automatic in outcomes if low <= value < high]
+        if inside:
+            print(f"{f'{low}-{high}':>14}{len(inside):>7}{sum(inside) / len(inside):>17.0%}")
 
 
 def main() -> None:

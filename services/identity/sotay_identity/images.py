@@ -28,9 +28,10 @@ __all__ = [
 Image8 = npt.NDArray[np.uint8]
 
 _MB = 1024 * 1024
-# Sharpness (see `sharpness`) under which text on a rectified card is no longer readable:
-# calibrated on degraded generated cards (bench/ocr.py --blur-sweep).
-BLUR_THRESHOLD = 60.0
+# Sharpness (see `sharpness`) of a rectified card under which its text no longer reads:
+# on generated cards (bench/ocr.py --blur-sweep) none under 15 was read fully automatically,
+# half of those from 15 to 30, nearly all above. Other pictures (selfies) need their own.
+BLUR_THRESHOLD = 20.0
 _SHARPNESS_SIDE = 1000  # images are brought to this longest side before measuring
 
 
@@ -102,7 +103,7 @@ def sharpness(image: MatLike) -> float:
 
 
 def is_blurry(image: MatLike, *, threshold: float = BLUR_THRESHOLD) -> bool:
-    """True when `image` (best: the rectified card) is too blurred for its text to be read."""
+    """True when `image`, a rectified card (RectifiedCard.image), is too blurred to read."""
     return sharpness(image) < threshold
 
 
