@@ -27,9 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "services" / "identity"))
-
-from tests.support.cards import COMMITTEES, CardTruth, Degradation, card_photo  # noqa: E402
+sys.path.insert(0, str(ROOT))  # for tests.identity.support, the card renderer
 
 from sotay_identity.card import CardNotFound, RectifiedCard, locate_card  # noqa: E402
 from sotay_identity.card_fields import match_committee, parse_card_number, parse_date, parse_name  # noqa: E402
@@ -45,6 +43,7 @@ from sotay_identity.ocr import (  # noqa: E402
     TesseractEngine,
     TextLine,
 )
+from tests.identity.support.cards import COMMITTEES, CardTruth, Degradation, card_photo  # noqa: E402
 
 R = TypeVar("R")
 Image8 = npt.NDArray[np.uint8]

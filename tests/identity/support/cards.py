@@ -1,6 +1,6 @@
 """Renders plausible Vietnamese party cards and photographs of them, with ground truth.
 
-Used by the identity tests and by bench/ocr.py. Everything is drawn from a seed, with fonts
+Used by tests/identity and by bench/ocr.py. Everything is drawn from a seed, with fonts
 from Debian packages (fonts-dejavu-core, fonts-noto-core): no file outside the repository's
 declared packages is read.
 

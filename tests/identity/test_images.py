@@ -6,7 +6,6 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image
-from tests.support.cards import CLEAN, card_photo
 
 from sotay_identity.images import (
     ImageLimits,
@@ -16,6 +15,7 @@ from sotay_identity.images import (
     sharpness,
     sniff_format,
 )
+from tests.identity.support.cards import CLEAN, card_photo
 
 LIMITS = ImageLimits()
 

@@ -5,7 +5,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
-from tests.support.cards import COMMITTEES, CardTruth, card_photo
 
 from sotay_identity.card import locate_card
 from sotay_identity.card_fields import (
@@ -29,6 +28,7 @@ from sotay_identity.ocr import (
     combine,
     read_card,
 )
+from tests.identity.support.cards import COMMITTEES, CardTruth, card_photo
 
 TODAY = dt.date(2025, 6, 1)
 

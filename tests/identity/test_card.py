@@ -3,14 +3,6 @@ import random
 import cv2
 import numpy as np
 import pytest
-from tests.support.cards import (
-    CLEAN,
-    card_photo,
-    photograph,
-    random_truth,
-    render_card,
-    scene_without_card,
-)
 
 from sotay_identity.card import (
     CARD_SIZE,
@@ -21,6 +13,14 @@ from sotay_identity.card import (
     locate_card,
 )
 from sotay_identity.images import ImageLimits, decode_image
+from tests.identity.support.cards import (
+    CLEAN,
+    card_photo,
+    photograph,
+    random_truth,
+    render_card,
+    scene_without_card,
+)
 
 
 def decoded(jpeg: bytes) -> np.ndarray:
