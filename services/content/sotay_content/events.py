@@ -4,7 +4,9 @@ its read model of the party organisation tree.
 Text by claim check: `document.published.v1` carries the plain text inline when its UTF-8 is at
 most `INLINE_TEXT_LIMIT_BYTES` (512 KiB) and the whole event stays under `MAX_INLINE_EVENT_BYTES`;
 otherwise `text` is null and `text_ref` is the key of the immutable text in the content store
-(`text_object_key`), also served at `GET /documents/{id}/versions/{version}/text`.
+(`text_object_key`), also served at `GET /documents/{id}/versions/{version}/text`. A version
+whose event would pass `MAX_EVENT_BYTES` even without its text (a structure of many thousand
+nodes) is not published at all.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ PUBLISHES: Sequence[type[Event]] = (DocumentPublishedV1, DocumentArchivedV1)
 # Kafka's default message limit is 1 MiB; a dense regulation's structure can be a few hundred
 # kB beside its text, so the text also goes by reference when the whole event would pass this.
 MAX_INLINE_EVENT_BYTES = 900_000
+MAX_EVENT_BYTES = 1_000_000
 
 
 def text_object_key(document_id: uuid.UUID, version: int) -> str:
@@ -76,6 +79,11 @@ def fits_inline(event: DocumentPublishedV1) -> bool:
         len(text.encode("utf-8")) <= INLINE_TEXT_LIMIT_BYTES
         and len(event.to_json_bytes()) <= MAX_INLINE_EVENT_BYTES
     )
+
+
+def fits(event: DocumentPublishedV1) -> bool:
+    """Whether the event can be published at all (under Kafka's default message limit)."""
+    return len(event.to_json_bytes()) <= MAX_EVENT_BYTES
 
 
 def document_archived(

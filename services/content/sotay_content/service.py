@@ -112,6 +112,14 @@ class DocumentNotPublished(Conflict):
     detail_vi = "Văn bản chưa được công bố."
 
 
+class DocumentTooComplex(PayloadTooLarge):
+    code = "document_too_complex"
+    detail_vi = (
+        "Văn bản có quá nhiều chương, điều, khoản, điểm để phát hành một lần."
+        " Hãy tách thành nhiều văn bản."
+    )
+
+
 # ContentRejected codes that are about size or about the kind of file, not its content.
 _TOO_LARGE = frozenset({"body_too_large", "file_too_large", "pdf_too_many_pages"})
 _UNSUPPORTED = frozenset({"file_format_unsupported", "file_encrypted", "file_type_not_allowed"})
@@ -546,8 +554,13 @@ class ContentService:
             )
             event = events.document_published(version)
             if not events.fits_inline(event):
-                version = replace(version, text_ref=await self._store_text(version))
+                version = replace(
+                    version, text_ref=events.text_object_key(document.id, version.version)
+                )
                 event = events.document_published(version, text_ref=version.text_ref)
+                if not events.fits(event):
+                    raise DocumentTooComplex()
+                await self._store_text(version)
             await repository.insert_version(
                 tx.conn, version, document_search_forms(version.content, rendition.plain_text)
             )
@@ -579,14 +592,15 @@ class ContentService:
             view = await self._version_view(tx.conn, document, latest, manager=True)
         return PublishOutcome(view, unchanged=True)
 
-    async def _store_text(self, version: PublishedVersion) -> str:
+    async def _store_text(self, version: PublishedVersion) -> None:
         """The claim check: the version's text as an immutable object (its key names the
         version, so a retry after a failed transaction writes the same object again)."""
-        key = events.text_object_key(version.document_id, version.version)
+        assert version.text_ref is not None
         await self.store.put(
-            key, version.rendition.plain_text.encode("utf-8"), content_type=TEXT_MEDIA_TYPE
+            version.text_ref,
+            version.rendition.plain_text.encode("utf-8"),
+            content_type=TEXT_MEDIA_TYPE,
         )
-        return key
 
     async def archive(self, principal: Principal, document_id: uuid.UUID) -> DocumentView:
         """Withdraws the document from readers; `document.archived.v1` tells consumers to drop
