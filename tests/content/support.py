@@ -119,3 +119,12 @@ def charter_command(**overrides: Any) -> DocumentCreate:
     }
     values.update(overrides)
     return DocumentCreate(**values)
+
+
+def many_articles(clauses: int, clause: str) -> str:
+    """A regulation of 999 articles with `clauses` numbered clauses each."""
+    lines = []
+    for article in range(1, 1000):
+        lines.append(f"Điều {article}. Nội dung")
+        lines += [f"{number}. {clause}" for number in range(1, clauses + 1)]
+    return "\n".join(lines)

@@ -29,7 +29,7 @@ from sotay_content.publication import render
 from sotay_content.regulations import rebuild_tree
 from sotay_devstack.pytest_plugin import FreshSchema
 from sotay_devstack.testenv import ServersForTests
-from tests.content.support import CHARTER
+from tests.content.support import CHARTER, many_articles
 
 
 def published_version(body: str, body_format: str = "text") -> PublishedVersion:
@@ -73,14 +73,6 @@ def test_a_published_event_round_trips_with_its_structure() -> None:
         list(CHARTER.tags),
         None,
     )
-
-
-def many_articles(clauses: int, clause: str) -> str:
-    lines = []
-    for article in range(1, 1000):
-        lines.append(f"Điều {article}. Nội dung")
-        lines += [f"{number}. {clause}" for number in range(1, clauses + 1)]
-    return "\n".join(lines)
 
 
 def test_a_text_goes_by_reference_when_the_event_would_be_too_large() -> None:
@@ -149,7 +141,7 @@ async def test_organisation_events_build_the_tree_read_model(
             [topic, dead_letter_topic(topic)]
         )
     broker = KafkaBroker(bootstrap, acks="all")
-    [definition] = events.CONSUMERS
+    [definition] = events.consumers()
     consumer = EventConsumer(
         group=f"{definition.group}.{uuid.uuid4().hex[:8]}",
         database=fresh_database.database,

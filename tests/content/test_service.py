@@ -37,7 +37,13 @@ from sotay_content.service import (
     DocumentSearch,
 )
 from tests.content.support import NEWS_BODY as NEWS
-from tests.content.support import Callers, Tree, charter_command, document_command
+from tests.content.support import (
+    Callers,
+    Tree,
+    charter_command,
+    document_command,
+    many_articles,
+)
 from tests.content.support_files import charter_docx, minimal_docx_parts, scanned_pdf, zip_with
 
 
@@ -366,6 +372,21 @@ async def test_a_text_over_the_inline_limit_travels_by_claim_check(
     assert stored == await service.version_text(admin, draft.document.id, 1)
     assert len(stored) == event.text_length
     assert stored.startswith("Mục 0: Đảng viên")
+
+
+async def test_a_structure_too_large_for_an_event_is_not_published(
+    conn: asyncpg.Connection, service: ContentService, tree: Tree
+) -> None:
+    admin = Callers.system_admin()
+    dense = charter_command(body=many_articles(9, "Có."))
+    draft = await service.create_document(
+        admin, dense, body_format="text", body=dense.body, scope_given=False
+    )
+    with pytest.raises(PayloadTooLarge) as refused:
+        await service.publish(admin, draft.document.id)
+    assert refused.value.code == "document_too_complex"
+    assert await count(conn, "document_versions") == 0
+    assert await outbox(conn, "document.published.v1") == []
 
 
 async def publish_news(

@@ -26,3 +26,5 @@ class ContentSettings(ServiceSettings):
     # DOCX/PDF text extraction runs in worker threads, this many at once, each within a limit.
     extraction_workers: int = 2
     extraction_timeout_s: float = 60.0
+    # Consumer group of the organisation tree read model (organization.* events of members).
+    organizations_consumer_group: str = "content.organizations"
