@@ -1,44 +1,16 @@
 """The HTTP API in process, on the test's rolled-back transaction."""
 
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest_asyncio
 
-from sotay_common.auth import TokenVerifier
-from sotay_common.db import Database
-from sotay_common.metrics import Metrics
-from sotay_common.runtime import Runtime
-from sotay_content.app import create_app
 from sotay_content.regulations import parse_regulation
-from sotay_content.settings import ContentSettings
-from sotay_devstack.tokens import AUDIENCE, ISSUER, DevTokens
+from sotay_devstack.tokens import DevTokens
 from tests.content.support import CHARTER, NEWS_BODY, Tree
 from tests.content.support_files import charter_docx, minimal_docx_parts, scanned_pdf, zip_with
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def client(
-    database: Database, dev_tokens: DevTokens, tmp_path: Path
-) -> AsyncIterator[httpx.AsyncClient]:
-    settings = ContentSettings(storage_url=(tmp_path / "store").as_uri())
-    app = create_app(settings)
-    verifier = TokenVerifier(
-        issuer=ISSUER, audience=AUDIENCE, public_key_pem=dev_tokens.public_key_pem
-    )
-    app.state.runtime = Runtime(
-        settings=settings, database=database, metrics=Metrics("content"), token_verifier=verifier
-    )
-    app.state.token_verifier = verifier
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://content"
-    ) as c:
-        yield c
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -221,3 +193,12 @@ async def test_uploads_are_extracted_or_refused_clearly(
     assert (program.status_code, program.json()["code"]) == (415, "file_type_not_allowed")
     listed = (await client.get(f"/documents/{document['id']}/attachments", headers=admin)).json()
     assert [a["file_name"] for a in listed] == ["Điều lệ mẫu.docx", "ảnh hội nghị.png"]
+
+
+async def test_the_api_and_event_contracts_are_documented(client: httpx.AsyncClient) -> None:
+    openapi = (await client.get("/openapi.json")).json()
+    assert {"/documents", "/documents/upload", "/me/feed"} <= set(openapi["paths"])
+    asyncapi = (await client.get("/asyncapi.json")).json()
+    described = str(asyncapi)
+    assert "document.published.v1" in described
+    assert "document.archived.v1" in described
