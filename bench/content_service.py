@@ -39,6 +39,7 @@ from sotay_content.service import ContentService, DocumentSearch
 from sotay_devstack.postgres import PostgresCluster
 
 SCHEMA = "content"
+RUN = Path(__file__).resolve().parents[1] / ".run"  # reachable by the postgres user
 VOCABULARY = (
     "đảng viên chi bộ nghị quyết chỉ thị chuyển đổi số sinh hoạt kiểm tra giám sát kỷ luật "
     "khen thưởng học tập làm theo tư tưởng đạo đức phong cách quần chúng cơ sở đảng phí "
@@ -178,7 +179,8 @@ def main() -> None:
     parser.add_argument("--documents", type=int, default=3000)
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
+    RUN.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=RUN, prefix="bench-content-") as folder:
         cluster = PostgresCluster(Path(folder) / "postgres")
         cluster.ensure_initialized()
         cluster.start()

@@ -91,12 +91,6 @@ def test_a_text_goes_by_reference_when_the_event_would_be_too_large() -> None:
     assert events.fits(by_reference)
 
 
-def test_a_structure_too_large_for_any_event_is_detected() -> None:
-    version = published_version(many_articles(9, "Có."))
-    by_reference = events.document_published(version, text_ref="x")
-    assert not events.fits(by_reference)
-
-
 def snapshot(
     org_id: uuid.UUID,
     parent: tuple[uuid.UUID, list[uuid.UUID]] | None,

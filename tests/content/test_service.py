@@ -272,12 +272,13 @@ async def test_uploads_become_drafts_and_bad_files_are_refused(
 ) -> None:
     admin = Callers.committee_admin(tree.province)
     metadata = charter_command()
+    docx = charter_docx()
     view = await service.create_from_upload(
         admin,
         metadata,
         scope_given=False,
         file_name="C:\\Tài liệu\\điều lệ.docx",
-        data=charter_docx(),
+        data=docx,
     )
     assert view.content.body_format == "markdown"
     assert view.rendition.structure is not None
@@ -286,7 +287,7 @@ async def test_uploads_become_drafts_and_bad_files_are_refused(
     )
     [source] = view.attachments
     assert (source.file_name, source.is_source) == ("điều lệ.docx", True)
-    assert await store.get(source.storage_key) == charter_docx()
+    assert await store.get(source.storage_key) == docx
 
     with pytest.raises(ValidationFailed) as scan:
         await service.create_from_upload(

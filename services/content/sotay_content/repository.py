@@ -216,7 +216,7 @@ async def update_draft(
     assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(names, start=2))
     row = await conn.fetchrow(
         f"UPDATE documents SET {assignments}, draft_revision = draft_revision + 1,"
-        f" updated_at = now() WHERE id = $1 RETURNING {_DOCUMENT_COLUMNS}",
+        f" updated_at = clock_timestamp() WHERE id = $1 RETURNING {_DOCUMENT_COLUMNS}",
         document_id,
         *values,
     )
@@ -483,7 +483,7 @@ async def record_read(
         " ON CONFLICT (reader, document_id) DO UPDATE SET version = EXCLUDED.version,"
         "  content_hash = EXCLUDED.content_hash,"
         "  read_at = CASE WHEN read_receipts.content_hash = EXCLUDED.content_hash"
-        "   THEN read_receipts.read_at ELSE now() END"
+        "   THEN read_receipts.read_at ELSE clock_timestamp() END"
         " RETURNING read_at",
         document_id,
         reader,

@@ -32,6 +32,7 @@ from sotay_common.errors import (
     ValidationFailed,
 )
 from sotay_common.events.content import DocumentKind
+from sotay_common.events.members import OrganizationStatus
 from sotay_common.storage import BlobStore
 from sotay_content import events, repository
 from sotay_content.attachments import DOCX, PDF, TEXT, FileType, safe_file_name, sniff_attachment
@@ -268,7 +269,7 @@ class ContentService:
             )
         if not manages_scope(principal, node):
             raise DocumentOutOfScope()
-        if node.status != "active":
+        if node.status != OrganizationStatus.ACTIVE:
             raise _field_problem(
                 "scope_organization_id",
                 "organization_inactive",

@@ -22,9 +22,9 @@ CREATE TABLE documents (
     published_version  integer,
     published_revision integer,
     created_by         text        NOT NULL,
-    created_at         timestamptz NOT NULL DEFAULT now(),
+    created_at         timestamptz NOT NULL DEFAULT clock_timestamp(),
     updated_by         text        NOT NULL,
-    updated_at         timestamptz NOT NULL DEFAULT now(),
+    updated_at         timestamptz NOT NULL DEFAULT clock_timestamp(),
     archived_by        text,
     archived_at        timestamptz,
     CHECK ((published_version IS NULL) = (published_revision IS NULL))
@@ -59,7 +59,7 @@ CREATE TABLE document_versions (
     search_tokens      text[]      NOT NULL,
     search_words       text[]      NOT NULL,
     published_by       text        NOT NULL,
-    published_at       timestamptz NOT NULL DEFAULT now(),
+    published_at       timestamptz NOT NULL,
     PRIMARY KEY (document_id, version)
 );
 CREATE INDEX document_versions_published ON document_versions (published_at DESC, document_id DESC);
@@ -83,7 +83,7 @@ CREATE TABLE read_receipts (
     reader        text        NOT NULL,
     version       integer     NOT NULL,
     content_hash  text        NOT NULL,
-    read_at       timestamptz NOT NULL DEFAULT now(),
+    read_at       timestamptz NOT NULL DEFAULT clock_timestamp(),
     PRIMARY KEY (reader, document_id)
 );
 
@@ -97,6 +97,6 @@ CREATE TABLE attachments (
     storage_key   text        NOT NULL,
     is_source     boolean     NOT NULL DEFAULT false,
     uploaded_by   text        NOT NULL,
-    uploaded_at   timestamptz NOT NULL DEFAULT now()
+    uploaded_at   timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 CREATE INDEX attachments_document ON attachments (document_id, uploaded_at);
