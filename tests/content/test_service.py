@@ -313,6 +313,12 @@ async def test_uploads_become_drafts_and_bad_files_are_refused(
         await small.create_from_upload(
             admin, metadata, scope_given=False, file_name="a.docx", data=charter_docx()
         )
+    slow = ContentService(service.database, store, limits=ContentLimits(extraction_timeout_s=0.001))
+    with pytest.raises(ValidationFailed) as late:
+        await slow.create_from_upload(
+            admin, metadata, scope_given=False, file_name="a.docx", data=docx
+        )
+    assert late.value.code == "extraction_timeout"
     with pytest.raises(DocumentOutOfScope):  # refused before any extraction
         await service.create_from_upload(
             Callers.committee_admin(tree.cell_a),
