@@ -135,7 +135,7 @@ async def test_organisation_events_build_the_tree_read_model(
             [topic, dead_letter_topic(topic)]
         )
     broker = KafkaBroker(bootstrap, acks="all")
-    [definition] = events.consumers()
+    [definition] = events.CONSUMERS
     consumer = EventConsumer(
         group=f"{definition.group}.{uuid.uuid4().hex[:8]}",
         database=fresh_database.database,

@@ -21,9 +21,7 @@ pytestmark = pytest.mark.e2e
 
 def start(e2e: E2EStack) -> tuple[ServiceProcess, dict[str, str]]:
     members = e2e.start("members")
-    # A consumer group of its own: tests running side by side share one Kafka.
-    group = f"content.organizations.{uuid.uuid4().hex[:8]}"
-    content = e2e.start("content", env={"CONTENT_ORGANIZATIONS_CONSUMER_GROUP": group})
+    content = e2e.start("content")
     tree = create_tree(members, e2e.tokens.system_admin(), uuid.uuid4().hex[:6] + ".")
     return content, tree
 

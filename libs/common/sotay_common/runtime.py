@@ -186,7 +186,7 @@ async def _running(
     )
     for consumer_definition in definition.consumers:
         consumer = EventConsumer(
-            group=consumer_definition.group,
+            group=settings.kafka_consumer_group_prefix + consumer_definition.group,
             database=database,
             subscriptions=consumer_definition.subscriptions,
             dead_letters=sender,

@@ -1,11 +1,9 @@
 from sotay_common.serve import serve
-from sotay_content.app import create_app
 from sotay_content.settings import ContentSettings
 
 
 def main() -> None:
-    settings = ContentSettings()
-    serve(create_app(settings), settings)
+    serve("sotay_content.app:create_app", ContentSettings())
 
 
 if __name__ == "__main__":

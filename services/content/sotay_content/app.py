@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from sotay_common.runtime import ServiceDefinition, create_service_app
 from sotay_content.api import router
-from sotay_content.events import PUBLISHES, consumers
+from sotay_content.events import CONSUMERS, PUBLISHES
 from sotay_content.markup import MAX_RAW_BODY_CHARS
 from sotay_content.settings import ContentSettings
 
@@ -34,7 +34,7 @@ def create_app(settings: ContentSettings | None = None) -> FastAPI:
             migrations=files("sotay_content") / "migrations",
             routers=[router],
             publishes=PUBLISHES,
-            consumers=consumers(settings.organizations_consumer_group),
+            consumers=CONSUMERS,
             body_limits_by_prefix={"/documents": max(json_limit, upload_limit)},
         )
     )

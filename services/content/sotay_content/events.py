@@ -121,15 +121,12 @@ async def on_organization(
 ORGANIZATIONS_GROUP = "content.organizations"
 
 
-def consumers(organizations_group: str = ORGANIZATIONS_GROUP) -> list[ConsumerDefinition]:
-    """The consumer groups of the service (the group name is a setting so that deployments,
-    or tests, sharing one Kafka keep their offsets apart)."""
-    return [
-        ConsumerDefinition(
-            organizations_group,
-            [
-                Subscription(OrganizationCreatedV1, on_organization),
-                Subscription(OrganizationUpdatedV1, on_organization),
-            ],
-        )
-    ]
+CONSUMERS = [
+    ConsumerDefinition(
+        ORGANIZATIONS_GROUP,
+        [
+            Subscription(OrganizationCreatedV1, on_organization),
+            Subscription(OrganizationUpdatedV1, on_organization),
+        ],
+    )
+]

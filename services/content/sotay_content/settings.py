@@ -27,4 +27,3 @@ class ContentSettings(ServiceSettings):
     extraction_workers: int = 2
     extraction_timeout_s: float = 60.0
     # Consumer group of the organisation tree read model (organization.* events of members).
-    organizations_consumer_group: str = "content.organizations"
