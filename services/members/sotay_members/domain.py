@@ -16,6 +16,7 @@ from sotay_common.events.members import (
     OrganizationType,
     Position,
 )
+from sotay_common.ids import new_id
 from sotay_common.text import collapse_spaces, folded_words, nfc, search_words
 
 CARD_NUMBER = re.compile(r"^\d{12}$")
@@ -355,7 +356,7 @@ def new_member_record(
 ) -> Member:
     """Version 1 of a member record; `now` stands for the creation time until it is stored."""
     return Member(
-        id=uuid.uuid4(),
+        id=new_id(),
         organization_id=organization_id,
         full_name=normalise_name(source.full_name),
         date_of_birth=source.date_of_birth,

@@ -29,6 +29,7 @@ from sotay_common.errors import (
     ValidationFailed,
 )
 from sotay_common.events.members import MemberStatus, OrganizationStatus
+from sotay_common.ids import new_id
 from sotay_common.text import fold, folded_words, search_words
 from sotay_members import events, importing, repository
 from sotay_members.domain import (
@@ -195,7 +196,7 @@ class MembersService:
                 async with tx.conn.transaction():
                     org = await repository.insert_organization(
                         tx.conn,
-                        org_id=uuid.uuid4(),
+                        org_id=new_id(),
                         code=command.code,
                         name=command.name,
                         org_type=command.type,
@@ -731,7 +732,7 @@ class ImportService:
         async with self.database.transaction() as tx:
             return await repository.create_import_job(
                 tx.conn,
-                job_id=uuid.uuid4(),
+                job_id=new_id(),
                 mode=mode,
                 dry_run=dry_run,
                 file_name=file_name[:255],
