@@ -25,7 +25,7 @@ lint:
 	$(VENV)/bin/ruff format --check .
 
 typecheck:
-	$(VENV)/bin/mypy libs services tests $(wildcard web bench)
+	$(VENV)/bin/mypy libs services tests bench deploy $(wildcard web)
 
 pytest:
 	$(PY) -m sotay_devstack.cli test-env -- $(PY) -m pytest -n 2 --dist loadgroup -p no:cacheprovider $(PYTEST_ARGS)

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from sotay_members.importing import export_header
+
 # Share of Vietnamese people by surname (rounded; the long tail is spread over the rest).
 SURNAMES: list[tuple[str, float]] = [
     ("Nguyễn", 38.4),
@@ -383,25 +385,7 @@ def _cumulative(weights: tuple[float, ...]) -> Iterator[float]:
         yield total
 
 
-EXPORT_HEADER = [
-    "STT",
-    "Họ và tên",
-    "Ngày sinh",
-    "Giới tính",
-    "Dân tộc",
-    "Quê quán",
-    "Số CCCD",
-    "Số thẻ đảng viên",
-    "Ngày vào Đảng",
-    "Ngày chính thức",
-    "Trạng thái",
-    "Mã tổ chức",
-    "Tên tổ chức",
-    "Chức vụ",
-    "Điện thoại",
-    "Email",
-    "Địa chỉ",
-]
+EXPORT_HEADER = export_header()  # the provincial export the members service imports
 
 
 def export_row(index: int, member: DemoMember) -> list[str]:

@@ -222,28 +222,13 @@ def seed_content(stack: Stack) -> None:
     """The demo corpus (charter, rules, a resolution, news, a study topic), published."""
     if "content" not in stack.processes:
         return
-    from sotay_content.demo import load_demo_documents
+    from sotay_content.demo_seed import seed_demo
 
-    content = stack.url("content")
-    with _client(stack, stack.tokens.system_admin()) as client:
-        listing = client.get(f"{content}/documents", params={"limit": 1})
-        listing.raise_for_status()
-        if listing.json()["items"]:
-            return
-        for document in load_demo_documents():
-            body = {
-                "kind": document.kind,
-                "title": document.title,
-                "number": document.number,
-                "issuing_body": document.issuer,
-                "issued_on": document.issued_on.isoformat() if document.issued_on else None,
-                "tags": list(document.tags),
-                "body_format": document.body_format,
-                "body": document.body,
-            }
-            draft = client.post(f"{content}/documents", json=body)
-            draft.raise_for_status()
-            client.post(f"{content}/documents/{draft.json()['id']}/publish").raise_for_status()
+    async def seed() -> None:
+        async with httpx.AsyncClient(base_url=stack.url("content"), timeout=120) as client:
+            await seed_demo(client, stack.tokens.system_admin())
+
+    asyncio.run(seed())
 
 
 @dataclass(frozen=True)

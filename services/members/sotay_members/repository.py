@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import date
 from typing import Any
 
 import asyncpg
 
 from sotay_common.events.members import MemberStatus, OrganizationStatus, OrganizationType, Position
-from sotay_members.domain import Member, NameSearchForms, Organization
+from sotay_members.domain import Member, NameSearchForms, Organization, name_search_forms
 
 
 def path_label(org_id: uuid.UUID) -> str:
@@ -193,128 +193,37 @@ async def organization_counts(conn: asyncpg.Connection, org: Organization) -> Or
 
 # -- members ------------------------------------------------------------------------------------
 
-_MEMBER_COLUMNS = (
-    "id, organization_id, full_name, date_of_birth, gender, ethnicity, hometown, citizen_id,"
-    " party_card_number, admission_date, official_date, status, positions, phone, email, address,"
-    " photo_ref, version, created_at, updated_at"
-)
-_MEMBER_INSERT_COLUMNS = (
-    "id",
-    "organization_id",
-    "full_name",
-    "name_key",
-    "name_tokens",
-    "name_words",
-    "date_of_birth",
-    "gender",
-    "ethnicity",
-    "hometown",
-    "citizen_id",
-    "party_card_number",
-    "admission_date",
-    "official_date",
-    "status",
-    "positions",
-    "phone",
-    "email",
-    "address",
-    "photo_ref",
-)
+_MEMBER_FIELDS = [f.name for f in fields(Member)]
+_MEMBER_COLUMNS = ", ".join(_MEMBER_FIELDS)
+_INSERTED_FIELDS = [
+    name for name in _MEMBER_FIELDS if name not in ("version", "created_at", "updated_at")
+]
+_MEMBER_INSERT_COLUMNS = (*_INSERTED_FIELDS, "name_key", "name_tokens", "name_words")
 
 
-def _member(row: asyncpg.Record) -> Member:
-    return Member(
-        id=row["id"],
-        organization_id=row["organization_id"],
-        full_name=row["full_name"],
-        date_of_birth=row["date_of_birth"],
-        gender=row["gender"],
-        ethnicity=row["ethnicity"],
-        hometown=row["hometown"],
-        citizen_id=row["citizen_id"],
-        party_card_number=row["party_card_number"],
-        admission_date=row["admission_date"],
-        official_date=row["official_date"],
-        status=MemberStatus(row["status"]),
-        positions=[Position(p) for p in row["positions"]],
-        phone=row["phone"],
-        email=row["email"],
-        address=row["address"],
-        photo_ref=row["photo_ref"],
-        version=row["version"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
+def _member(row: Mapping[str, Any]) -> Member:
+    values = {name: row[name] for name in _MEMBER_FIELDS}
+    values["status"] = MemberStatus(values["status"])
+    values["positions"] = [Position(p) for p in values["positions"]]
+    return Member(**values)
 
 
 @dataclass(frozen=True)
 class NewMember:
-    id: uuid.UUID
-    organization_id: uuid.UUID
-    full_name: str
-    names: NameSearchForms
-    date_of_birth: date
-    gender: str
-    ethnicity: str | None
-    hometown: str | None
-    citizen_id: str | None
-    party_card_number: str
-    admission_date: date
-    official_date: date | None
-    status: MemberStatus
-    positions: Sequence[Position]
-    phone: str | None
-    email: str | None
-    address: str | None
-    photo_ref: str | None
+    """A member record about to be inserted, with the search forms of its name."""
 
-    def as_member(self, created_at: Any) -> Member:
-        return Member(
-            id=self.id,
-            organization_id=self.organization_id,
-            full_name=self.full_name,
-            date_of_birth=self.date_of_birth,
-            gender=self.gender,
-            ethnicity=self.ethnicity,
-            hometown=self.hometown,
-            citizen_id=self.citizen_id,
-            party_card_number=self.party_card_number,
-            admission_date=self.admission_date,
-            official_date=self.official_date,
-            status=self.status,
-            positions=list(self.positions),
-            phone=self.phone,
-            email=self.email,
-            address=self.address,
-            photo_ref=self.photo_ref,
-            version=1,
-            created_at=created_at,
-            updated_at=created_at,
-        )
+    member: Member
+    names: NameSearchForms
+
+    @classmethod
+    def of(cls, member: Member) -> NewMember:
+        return cls(member, name_search_forms(member.full_name))
 
     def as_row(self) -> tuple[Any, ...]:
-        return (
-            self.id,
-            self.organization_id,
-            self.full_name,
-            self.names.key,
-            self.names.tokens,
-            self.names.words,
-            self.date_of_birth,
-            self.gender,
-            self.ethnicity,
-            self.hometown,
-            self.citizen_id,
-            self.party_card_number,
-            self.admission_date,
-            self.official_date,
-            self.status.value,
-            [p.value for p in self.positions],
-            self.phone,
-            self.email,
-            self.address,
-            self.photo_ref,
-        )
+        values = [getattr(self.member, name) for name in _INSERTED_FIELDS]
+        values[_INSERTED_FIELDS.index("status")] = self.member.status.value
+        values[_INSERTED_FIELDS.index("positions")] = [p.value for p in self.member.positions]
+        return (*values, self.names.key, self.names.tokens, self.names.words)
 
 
 async def insert_member(conn: asyncpg.Connection, new: NewMember) -> Member:
@@ -333,7 +242,7 @@ async def copy_members(conn: asyncpg.Connection, members: Sequence[NewMember]) -
         "members", records=[m.as_row() for m in members], columns=_MEMBER_INSERT_COLUMNS
     )
     now = await conn.fetchval("SELECT now()")  # the column default: the transaction's start
-    return [new.as_member(now) for new in members]
+    return [replace(new.member, created_at=now, updated_at=now) for new in members]
 
 
 async def get_member(
