@@ -1,49 +1,46 @@
-"""The assistant as a real process: documents arrive as CloudEvents on Kafka (as the content
-service publishes them), assistant.reindexed.v1 is read back with a raw consumer, questions
-go over HTTP."""
+"""The assistant as a real process beside the content service: a regulation published over
+HTTP reaches it as document.published.v1, assistant.reindexed.v1 is read back with a raw
+consumer, questions go over HTTP."""
 
 import asyncio
 import json
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer
 
-from sotay_common.events import Event, EventEnvelope
 from sotay_common.events.assistant import AssistantReindexedV1
-from sotay_common.events.content import DocumentArchivedV1
+from sotay_content.demo import DemoDocument
 from sotay_devstack.pytest_plugin import E2EStack, collect_records, record_headers
 from sotay_devstack.services import ServiceProcess
-from tests.assistant.support import demo_document, published_event
+from sotay_devstack.testenv import make_broker
+from tests.assistant.support import demo_document
 from tests.e2e.support import call
 
 pytestmark = pytest.mark.e2e
 
 
-async def publish(bootstrap: str, event: Event, *, idempotent: bool) -> None:
-    """Puts `event` on its topic as the content service's outbox relay would."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=idempotent)
-    await producer.start()
-    try:
-        headers = EventEnvelope.for_event(event, source="/services/content").headers()
-        await producer.send_and_wait(
-            event.topic,
-            key=event.aggregate_id.encode(),
-            value=event.to_json_bytes(),
-            headers=[(name, value.encode()) for name, value in headers.items()],
-        )
-    finally:
-        await producer.stop()
+def document_body(document: DemoDocument) -> dict[str, Any]:
+    """A demo document as committee staff would enter it in the content service."""
+    return {
+        "kind": document.kind.value,
+        "title": document.title,
+        "number": document.number,
+        "issuing_body": document.issuer,
+        "issued_on": document.issued_on.isoformat(),
+        "tags": list(document.tags),
+        "body_format": document.body_format,
+        "body": document.body,
+    }
 
 
-def reindexed(e2e: E2EStack, document_id: uuid.UUID, count: int) -> list[AssistantReindexedV1]:
+def reindexed(bootstrap: str, document_id: str, count: int) -> list[AssistantReindexedV1]:
     records = asyncio.run(
         collect_records(
-            e2e.servers.kafka_bootstrap,
+            bootstrap,
             "assistant.index",
-            where=lambda r: r.key == str(document_id).encode(),
+            where=lambda r: r.key == document_id.encode(),
             until=lambda found: len(found) >= count,
             timeout=120,
         )
@@ -66,25 +63,44 @@ def cited(answer: dict[str, object]) -> list[tuple[str, str]]:
 
 
 @pytest.mark.smoke
-def test_a_published_regulation_is_cited_until_it_is_archived(
+def test_a_regulation_published_through_content_is_cited_until_it_is_archived(
     e2e: E2EStack, tmp_path: Path
 ) -> None:
-    assistant = e2e.start(
-        "assistant",
-        env={
-            "ASSISTANT_QDRANT_PATH": str(tmp_path / "qdrant"),
-            "ASSISTANT_CONTENT_STORE_URL": (tmp_path / "content-store").as_uri(),
-        },
-    )
-    idempotent = e2e.servers.idempotent_producer
-    event = published_event(demo_document("quy-dinh-sinh-hoat-chi-bo"))
-    event = event.model_copy(update={"document_id": uuid.uuid4()})
-    document = str(event.document_id)
-    asyncio.run(publish(e2e.servers.kafka_bootstrap, event, idempotent=idempotent))
-    [indexed] = reindexed(e2e, event.document_id, 1)
-    assert (indexed.version, indexed.content_hash) == (1, event.content_hash)
+    # A broker of its own: other tests publish documents too, which this assistant would index.
+    broker = make_broker(e2e.servers.broker_kind, tmp_path / "broker")
+    broker.start()
+    try:
+        bootstrap = broker.bootstrap_servers
+        store = (tmp_path / "content-store").as_uri()
+        content = e2e.start(
+            "content", kafka_bootstrap=bootstrap, env={"CONTENT_STORAGE_URL": store}
+        )
+        assistant = e2e.start(
+            "assistant",
+            kafka_bootstrap=bootstrap,
+            env={
+                "ASSISTANT_QDRANT_PATH": str(tmp_path / "qdrant"),
+                "ASSISTANT_CONTENT_STORE_URL": store,
+            },
+        )
+        ask_publish_archive(e2e, bootstrap, content, assistant)
+    finally:
+        broker.stop()
+
+
+def ask_publish_archive(
+    e2e: E2EStack, bootstrap: str, content: ServiceProcess, assistant: ServiceProcess
+) -> None:
+    admin = e2e.tokens.system_admin()
+    rules = demo_document("quy-dinh-sinh-hoat-chi-bo")
+    created = call(content, "POST", "/documents", admin, json=document_body(rules))
+    assert created.status_code == 201, created.text
+    document = created.json()["id"]
+    published = call(content, "POST", f"/documents/{document}/publish", admin)
+    assert published.status_code == 201, published.text
+    [indexed] = reindexed(bootstrap, document, 1)
+    assert (indexed.version, indexed.removed) == (1, False)
     assert indexed.chunk_count > 20
-    assert not indexed.removed
 
     member = e2e.tokens.member(uuid.uuid4(), uuid.uuid4())
     accented = ask(assistant, member, "Sổ biên bản sinh hoạt chi bộ được lưu trữ bao lâu?")
@@ -97,11 +113,9 @@ def test_a_published_regulation_is_cited_until_it_is_archived(
     assert elsewhere["abstained"]
     assert elsewhere["citations"] == []
 
-    archived = DocumentArchivedV1(
-        document_id=event.document_id, version=1, archived_at=datetime.now(UTC)
-    )
-    asyncio.run(publish(e2e.servers.kafka_bootstrap, archived, idempotent=idempotent))
-    removal = reindexed(e2e, event.document_id, 2)[-1]
+    archived = call(content, "POST", f"/documents/{document}/archive", admin)
+    assert archived.status_code == 200, archived.text
+    removal = reindexed(bootstrap, document, 2)[-1]
     assert (removal.removed, removal.chunk_count) == (True, 0)
     after = ask(assistant, member, "Sổ biên bản sinh hoạt chi bộ được lưu trữ bao lâu?")
     assert after["abstained"]
