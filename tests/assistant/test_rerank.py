@@ -2,11 +2,11 @@ import uuid
 
 from sotay_assistant.chunking import Chunk
 from sotay_assistant.index import Hit
-from sotay_assistant.rerank import RerankSettings, rerank
+from sotay_assistant.rerank import RerankSettings, opens_with, rerank
 from sotay_common.events.content import DocumentKind
 
 
-def hit(anchor: str, fused: float, dense: float, sparse: float) -> Hit:
+def hit(anchor: str, fused: float, dense: float, sparse: float, text: str = "x") -> Hit:
     chunk = Chunk(
         document_id=uuid.uuid4(),
         version=1,
@@ -23,10 +23,13 @@ def hit(anchor: str, fused: float, dense: float, sparse: float) -> Hit:
         section=None,
         start=0,
         end=1,
-        text="x",
-        embed_text="x",
+        text=text,
+        embed_text=text,
     )
     return Hit(chunk=chunk, fused=fused, dense=dense, sparse=sparse)
+
+
+QUESTION = ("đảng", "viên", "vắng", "mặt")
 
 
 def anchors(hits: list[Hit]) -> list[str]:
@@ -39,7 +42,7 @@ def test_a_far_better_keyword_match_overtakes_a_rank_neighbour() -> None:
         hit("b", fused=0.87, dense=0.916, sparse=34.6),  # BM25 twice as sure
         hit("c", fused=0.42, dense=0.905, sparse=16.2),
     ]
-    assert anchors(rerank(hits, RerankSettings())) == ["b", "a", "c"]
+    assert anchors(rerank(hits, QUESTION, RerankSettings())) == ["b", "a", "c"]
 
 
 def test_close_scores_keep_the_fused_order_and_hits_past_the_depth_stay_put() -> None:
@@ -48,5 +51,25 @@ def test_close_scores_keep_the_fused_order_and_hits_past_the_depth_stay_put() ->
         hit("b", fused=0.79, dense=0.910, sparse=24.6),
         hit("c", fused=0.30, dense=0.990, sparse=99.0),
     ]
-    assert anchors(rerank(hits, RerankSettings(depth=2))) == ["a", "b", "c"]
-    assert rerank([], RerankSettings()) == []
+    assert anchors(rerank(hits, QUESTION, RerankSettings(depth=2))) == ["a", "b", "c"]
+    assert rerank([], QUESTION, RerankSettings()) == []
+
+
+def test_a_khoan_opening_with_the_questions_subject_is_preferred_unless_most_do() -> None:
+    question = ("chi", "bộ", "có", "quyền", "cách", "chức", "đảng", "viên", "không")
+    others = [hit(str(n), 0.3, 0.9, 10.0, "Đảng viên vi phạm kiểm điểm.") for n in range(3, 6)]
+    hits = [
+        hit("2", 0.63, 0.904, 25.8, "2. Đảng ủy cơ sở quyết định khiển trách, cách chức."),
+        hit("1", 0.61, 0.904, 25.8, "1. Chi bộ quyết định khiển trách, cảnh cáo đảng viên."),
+        *others,
+    ]
+    assert anchors(rerank(hits, question, RerankSettings()))[:2] == ["1", "2"]
+    crowded = [*hits[:2], *(hit(h.chunk.anchor, 0.3, 0.9, 10.0, "Chi bộ họp.") for h in others)]
+    assert anchors(rerank(crowded, question, RerankSettings()))[:2] == ["2", "1"]
+
+
+def test_the_subject_is_looked_for_past_the_numbering_within_the_first_words() -> None:
+    assert opens_with("3. Chi bộ họp mỗi tháng.", ["chi", "bo"], 5)
+    assert opens_with("a) Đảng viên dự bị được ...", ["dang", "vien"], 5)
+    assert not opens_with("1. Trong mọi trường hợp, chi bộ họp.", ["chi", "bo"], 5)
+    assert not opens_with("1. Chi bộ họp.", [], 5)

@@ -46,7 +46,8 @@ async def assistant_service(request: Request) -> AssistantService:
     runtime = _runtime(request)
     settings = runtime.settings
     assert isinstance(settings, AssistantSettings)
-    slot: EngineSlot = runtime.state[ENGINE]
+    slot = runtime.state.setdefault(ENGINE, EngineSlot())  # before the loader's first step
+    assert isinstance(slot, EngineSlot)
     return AssistantService(runtime.database, await slot.get(settings.startup_wait_s))
 
 

@@ -1,12 +1,17 @@
-"""Second stage over the fused candidates: give back the scores that rank fusion drops.
+"""Second stage over the fused candidates: give back what rank fusion drops.
 
 RRF in Qdrant ranks by positions only, so a passage that BM25 ranks second by a hair and one it
 ranks second far behind the first count the same. Among the top `depth` fused passages, each
-gets its fused score plus how close its BM25 score comes to the best BM25 score of the
-candidates, plus how far its e5 cosine falls below the best cosine (e5 cosines of relevant
-passages differ by hundredths). Chosen on the dev split of the evaluation set (a ridge of
-equally good weights, sparse_weight * 33 ≈ dense_gap_weight; the middle is taken); see
-bench/assistant.py.
+gets its fused score
+- plus how close its BM25 score comes to the best BM25 score of the candidates,
+- plus how far its e5 cosine falls below the best cosine (e5 cosines of relevant passages
+  differ by hundredths),
+- plus a bonus when it opens with the question's subject: a Khoản states its subject first
+  ("Chi bộ quyết định khiển trách…"), and so does a question ("chi bộ có quyền kỷ luật…"),
+  which tells apart sibling Khoản that share the question's words but rule on another body.
+  Only when few candidates open so: a subject most of them share ("đảng viên") tells nothing.
+Weights chosen on the dev split of the evaluation set, where each sits on a plateau of equally
+good values (the middle is taken); see bench/assistant.py for both splits.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sotay_assistant.index import Hit
+from sotay_assistant.vietnamese import folded, is_number, tokenize
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,21 +28,40 @@ class RerankSettings:
     depth: int = 10
     sparse_weight: float = 0.3
     dense_gap_weight: float = 10.0
+    subject_weight: float = 0.25
+    subject_syllables: int = 2  # the question's first syllables...
+    subject_window: int = 5  # ...found among the passage's first words
+    subject_max_share: float = 0.3  # of the candidates opening so, beyond which it tells nothing
 
 
-def rerank(hits: Sequence[Hit], settings: RerankSettings) -> list[Hit]:
-    """The first `depth` hits in their new order, then the rest as they were."""
+def rerank(hits: Sequence[Hit], question: Sequence[str], settings: RerankSettings) -> list[Hit]:
+    """The first `depth` hits in their new order, then the rest as they were. `question`:
+    its syllables, diacritics restored."""
     head, tail = list(hits[: settings.depth]), list(hits[settings.depth :])
     if len(head) < 2:
         return [*head, *tail]
     best_sparse = max(hit.sparse for hit in head) or 1.0
     best_dense = max(hit.dense for hit in head)
+    subject = folded(question[: settings.subject_syllables])
+    opening = [opens_with(hit.chunk.text, subject, settings.subject_window) for hit in head]
+    telling = sum(opening) <= settings.subject_max_share * len(head)
+    bonus = settings.subject_weight if telling else 0.0
+    scores = [
+        hit.fused
+        + settings.sparse_weight * hit.sparse / best_sparse
+        + settings.dense_gap_weight * (hit.dense - best_dense)
+        + bonus * opens
+        for hit, opens in zip(head, opening, strict=True)
+    ]
+    order = sorted(range(len(head)), key=lambda i: scores[i], reverse=True)
+    return [*(head[i] for i in order), *tail]
 
-    def score(hit: Hit) -> float:
-        return (
-            hit.fused
-            + settings.sparse_weight * hit.sparse / best_sparse
-            + settings.dense_gap_weight * (hit.dense - best_dense)
-        )
 
-    return [*sorted(head, key=score, reverse=True), *tail]
+def opens_with(passage: str, subject: Sequence[str], window: int) -> bool:
+    """Whether the folded syllables `subject` occur among the first `window` words of the
+    passage (its numbering left out)."""
+    if not subject:
+        return False
+    opening = folded(t for t in tokenize(passage[:200]) if not is_number(t))[:window]
+    size = len(subject)
+    return any(opening[i : i + size] == list(subject) for i in range(window - size + 1))

@@ -248,5 +248,5 @@ class KnowledgeBase:
                 dense, sparse, limit=max(limit, depth), scope=scope, fusion=self.fusion
             )
         if self.reranking is not None:
-            hits = rerank(hits, self.reranking)
+            hits = rerank(hits, read.restoration.tokens, self.reranking)
         return SearchResult(read, hits[:limit], weights)
