@@ -62,6 +62,6 @@ def opens_with(passage: str, subject: Sequence[str], window: int) -> bool:
     passage (its numbering left out)."""
     if not subject:
         return False
-    opening = folded(t for t in tokenize(passage[:200]) if not is_number(t))[:window]
+    opening = folded(t for t in tokenize(passage[: 16 * window]) if not is_number(t))[:window]
     size = len(subject)
     return any(opening[i : i + size] == list(subject) for i in range(window - size + 1))
