@@ -126,6 +126,11 @@ async def test_bad_requests_get_problem_details_in_vietnamese(
     assert (staff_only.status_code, staff_only.json()["code"]) == (403, "staff_only")
     documents = await client.get("/documents", headers=bearer(dev_tokens.system_admin()))
     assert documents.status_code == 200
+    staff = bearer(dev_tokens.committee_admin(tree.commune.id))
+    hidden = await client.get("/documents", headers=staff)
+    assert (hidden.status_code, hidden.json()["code"]) == (403, "system_admins_only")
+    schema = (await client.get("/openapi.json")).json()
+    assert {"/ask", "/answers/{answer_id}/rating", "/questions"} <= set(schema["paths"])
 
 
 async def test_questions_wait_for_the_model_then_get_503_while_it_loads(

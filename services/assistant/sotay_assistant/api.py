@@ -202,7 +202,7 @@ async def daily_questions(
 
 @router.get("/documents", response_model=list[IndexedDocumentOut], tags=["staff"])
 async def indexed_documents(caller: CallerDep, service: QuestionsDep) -> list[IndexedDocumentOut]:
-    """The documents the assistant was asked to index, and how that went."""
+    """The documents the assistant was asked to index, and how that went (system admins)."""
     return [
         IndexedDocumentOut(
             document_id=d.document_id,

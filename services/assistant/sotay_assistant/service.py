@@ -52,6 +52,11 @@ class StaffOnly(Forbidden):
     detail_vi = "Chỉ cán bộ cấp ủy mới xem được các câu hỏi của đảng viên."
 
 
+class SystemAdminsOnly(Forbidden):
+    code = "system_admins_only"
+    detail_vi = "Chỉ quản trị hệ thống mới xem được tình trạng lập chỉ mục văn bản."
+
+
 class ConversationNotFound(NotFound):
     code = "conversation_not_found"
     detail_vi = "Không tìm thấy cuộc hội thoại."
@@ -304,7 +309,9 @@ class QuestionsService:
             return await repository.daily_counts(conn, within=within, days=days)
 
     async def documents(self, principal: Principal) -> list[repository.IndexedDocumentRow]:
-        staff_subtree(principal)
+        """Every document, whatever its scope: for system administrators."""
+        if not principal.is_system_admin:
+            raise SystemAdminsOnly()
         async with self.database.connection() as conn:
             return await repository.list_documents(conn)
 
