@@ -133,7 +133,7 @@ async def test_bad_requests_get_problem_details_in_vietnamese(
     assert {"/ask", "/answers/{answer_id}/rating", "/questions"} <= set(schema["paths"])
 
 
-async def test_questions_wait_for_the_model_then_get_503_while_it_loads(
+async def test_questions_get_503_while_the_model_loads_or_when_it_failed(
     client_with: Client, tree: Tree, dev_tokens: DevTokens
 ) -> None:
     client = client_with(EngineSlot())
@@ -142,3 +142,7 @@ async def test_questions_wait_for_the_model_then_get_503_while_it_loads(
     assert (response.status_code, response.json()["code"]) == (503, "assistant_starting")
     history = await client.get("/conversations", headers=member)
     assert (history.status_code, history.json()) == (200, [])
+    broken = EngineSlot()
+    broken.fail("the index folder is locked by another process")
+    refused = await client_with(broken).post("/ask", json={"question": "Đảng phí?"}, headers=member)
+    assert (refused.status_code, refused.json()["code"]) == (503, "assistant_unavailable")

@@ -36,11 +36,13 @@ DESCRIPTION = (
 
 
 async def load_engine(runtime: Runtime) -> Engine:
-    """The engine of this process: the one a test put in `runtime.state`, or a new one."""
+    """The engine of this process: a new one, or the one a test put in `runtime.state`."""
     settings = runtime.settings
     assert isinstance(settings, AssistantSettings)
     slot = runtime.state.setdefault(ENGINE, EngineSlot())
     assert isinstance(slot, EngineSlot)
+    if slot.engine is not None:
+        return slot.engine
     try:
         engine = await asyncio.to_thread(build_engine, settings)
     except Exception as exc:

@@ -72,6 +72,11 @@ class AssistantStarting(ServiceUnavailable):
     detail_vi = "Trợ lý đang khởi động. Vui lòng thử lại sau ít phút."
 
 
+class AssistantUnavailable(ServiceUnavailable):
+    code = "assistant_unavailable"
+    detail_vi = "Trợ lý tạm thời không hoạt động. Vui lòng thử lại sau."
+
+
 # -- the engine ---------------------------------------------------------------------------------
 
 
@@ -89,9 +94,9 @@ class Engine:
         return result, compose_answer(result, abstention=self.abstention, phraser=self.phraser)
 
 
-def build_engine(settings: AssistantSettings, encoder: DenseEncoder | None = None) -> Engine:
-    """Loads e5 (unless given) and opens the passage index. Blocking, a few seconds."""
-    encoder = encoder or DenseEncoder(threads=settings.encoder_threads)
+def build_engine(settings: AssistantSettings) -> Engine:
+    """Loads e5 and opens the passage index. Blocking, a few seconds."""
+    encoder = DenseEncoder(threads=settings.encoder_threads)
     index = PassageIndex.connect(
         url=settings.qdrant_url or None,
         path=settings.qdrant_path,
@@ -119,6 +124,10 @@ class EngineSlot:
         if engine is not None:
             self._settled.set()
 
+    @property
+    def engine(self) -> Engine | None:
+        return self._engine
+
     def set(self, engine: Engine) -> None:
         self._engine = engine
         self._settled.set()
@@ -130,11 +139,11 @@ class EngineSlot:
     async def get(self, wait_s: float) -> Engine:
         with suppress(TimeoutError):
             await asyncio.wait_for(self._settled.wait(), wait_s)
-        if self._engine is None:
-            raise AssistantStarting(
-                None if self._error is None else "Trợ lý tạm thời không hoạt động."
-            )
-        return self._engine
+        if self._engine is not None:
+            return self._engine
+        if self._error is not None:
+            raise AssistantUnavailable()
+        raise AssistantStarting()
 
 
 # -- asking -------------------------------------------------------------------------------------
