@@ -7,7 +7,7 @@ the content service builds them), asks every question of
 sotay_assistant/eval/questions.jsonl, and prints Recall@1, Recall@5, MRR, abstention
 precision/recall and latency p50/p95 for the dev split (used to choose the method and fit the
 abstention model), the held-out test split, and both; then a breakdown per category and by
-diacritics, and the retrievers alone against their fusion.
+diacritics, and the retrievers alone against their fusion and the re-ranked fusion.
 
 --calibrate refits the abstention model on the dev split and writes
 sotay_assistant/data/abstention.json before measuring.
