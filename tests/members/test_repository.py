@@ -1,4 +1,4 @@
-import uuid
+from dataclasses import replace
 
 import asyncpg
 import pytest
@@ -6,7 +6,7 @@ import pytest
 from sotay_common.events.members import MemberStatus
 from sotay_members import repository
 from sotay_members.domain import name_search_forms
-from sotay_members.repository import MemberSearch
+from sotay_members.repository import Cursor, MemberSearch, Ordering
 from tests.members.conftest import MakeMember
 from tests.members.support import Tree
 
@@ -51,7 +51,7 @@ async def search(conn: asyncpg.Connection, text: str, **kwargs: object) -> list[
         conn,
         MemberSearch(folded_tokens=forms.tokens, **kwargs),  # type: ignore[arg-type]
     )
-    return [item.member.full_name for item in found]
+    return [item.member.full_name for item in found.items]
 
 
 async def test_name_search_ignores_diacritics_and_word_order(
@@ -70,25 +70,50 @@ async def test_name_search_ignores_diacritics_and_word_order(
     accented = await repository.search_members(
         conn, MemberSearch(folded_tokens=["hoa"], accented_words=["hòa"], within=tree.province.id)
     )
-    assert [i.member.full_name for i in accented] == ["Nguyễn Thị Hòa", "Trần Hoà Bình"]
+    assert [i.member.full_name for i in accented.items] == ["Nguyễn Thị Hòa", "Trần Hoà Bình"]
+    assert accented.ordering is Ordering.NAME
+
+
+async def all_pages(
+    conn: asyncpg.Connection, search: MemberSearch
+) -> tuple[list[str], set[Ordering]]:
+    names: list[str] = []
+    orderings: set[Ordering] = set()
+    after: Cursor | None = None
+    while True:
+        page = await repository.search_members(conn, replace(search, after=after, limit=3))
+        names += [item.member.full_name for item in page.items]
+        orderings.add(page.ordering)
+        if len(page.items) < 3:
+            return names, orderings
+        last = page.items[-1]
+        after = Cursor(page.ordering, last.name_key, last.member.id)
 
 
 async def test_keyset_pages_cover_everything_once(
     conn: asyncpg.Connection, tree: Tree, make_member: MakeMember
 ) -> None:
-    for i in range(7):
-        await make_member(tree.cell_b, full_name=f"Phạm Văn {chr(ord('A') + i)}ư")
-    seen: list[uuid.UUID] = []
-    after = None
-    while True:
-        page = await repository.search_members(
-            conn, MemberSearch(organization_id=tree.cell_b.id, after=after, limit=3)
-        )
-        seen += [item.member.id for item in page]
-        if len(page) < 3:
-            break
-        after = (page[-1].name_key, page[-1].member.id)
-    assert len(seen) == len(set(seen)) == 7
+    expected = [f"Phạm Văn {chr(ord('A') + i)}ư" for i in range(7)]
+    for name in reversed(expected):
+        await make_member(tree.cell_b, full_name=name)
+    names, orderings = await all_pages(conn, MemberSearch(organization_id=tree.cell_b.id))
+    assert (names, orderings) == (expected, {Ordering.NAME})
+
+
+async def test_broad_name_searches_are_listed_in_record_order(
+    conn: asyncpg.Connection, tree: Tree, make_member: MakeMember, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(repository, "NAME_ORDER_MAX_MATCHES", 4)
+    created = [
+        await make_member(tree.cell_a, full_name=f"Đỗ Văn {given}")
+        for given in ("Tùng", "An", "Sơn", "Bình", "Kiên", "Hải", "Lộc")
+    ]
+    await make_member(tree.cell_a, full_name="Lê Thị Mai")
+    names, orderings = await all_pages(conn, MemberSearch(folded_tokens=["do", "van"]))
+    assert orderings == {Ordering.RECORD}
+    assert names == [m.full_name for m in sorted(created, key=lambda m: m.id)]
+    narrow, orderings = await all_pages(conn, MemberSearch(folded_tokens=["do", "van", "an"]))
+    assert (narrow, orderings) == (["Đỗ Văn An"], {Ordering.NAME})
 
 
 async def test_history_is_append_only(

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import date
+from enum import StrEnum
 from typing import Any
 
 import asyncpg
@@ -370,6 +371,26 @@ async def update_member(
     return _member(row)
 
 
+class Ordering(StrEnum):
+    NAME = "name"  # by folded full name
+    RECORD = "record"  # by record id (creation order): broad name searches
+
+
+# A name search with at most this many matches is ordered by name; a broader one is listed in
+# record order (and the caller is told to refine). Sorting every match of a broad search by name
+# would read each one, and walking the name index instead is slow exactly when the words
+# cluster in name order (surnames come first in the name): both cost unbounded work at
+# national scale, while these two plans stay bounded.
+NAME_ORDER_MAX_MATCHES = 5000
+
+
+@dataclass(frozen=True)
+class Cursor:
+    ordering: Ordering
+    name_key: str
+    member_id: uuid.UUID
+
+
 @dataclass(frozen=True)
 class MemberSearch:
     folded_tokens: Sequence[str] = ()
@@ -379,7 +400,7 @@ class MemberSearch:
     within: uuid.UUID | None = None  # an organisation whose subtree holds the members
     member_id: uuid.UUID | None = None
     statuses: Sequence[MemberStatus] = ()
-    after: tuple[str, uuid.UUID] | None = None
+    after: Cursor | None = None
     limit: int = 20
 
 
@@ -390,42 +411,87 @@ class MemberListItem:
     organization_name: str
 
 
-async def search_members(conn: asyncpg.Connection, search: MemberSearch) -> list[MemberListItem]:
-    """Members ordered by folded name then id, keyset-paginated. Only the conditions in use are
-    in the SQL, so each query shape gets a plan of its own."""
-    conditions: list[str] = []
-    args: list[Any] = []
+@dataclass(frozen=True)
+class SearchPage:
+    items: list[MemberListItem]
+    ordering: Ordering
 
-    def arg(value: Any) -> str:
-        args.append(value)
-        return f"${len(args)}"
 
+class _Query:
+    """Accumulates conditions and their arguments."""
+
+    def __init__(self) -> None:
+        self.conditions: list[str] = []
+        self.args: list[Any] = []
+
+    def arg(self, value: Any) -> str:
+        self.args.append(value)
+        return f"${len(self.args)}"
+
+    @property
+    def where(self) -> str:
+        return f"WHERE {' AND '.join(self.conditions)}" if self.conditions else ""
+
+
+def _filters(search: MemberSearch) -> _Query:
+    query = _Query()
+    add, arg = query.conditions.append, query.arg
     if search.folded_tokens:
-        conditions.append(f"m.name_tokens @> {arg(list(search.folded_tokens))}::text[]")
+        add(f"m.name_tokens @> {arg(list(search.folded_tokens))}::text[]")
     if search.accented_words:
-        conditions.append(f"m.name_words @> {arg(list(search.accented_words))}::text[]")
+        add(f"m.name_words @> {arg(list(search.accented_words))}::text[]")
     if search.party_card_number:
-        conditions.append(f"m.party_card_number = {arg(search.party_card_number)}")
+        add(f"m.party_card_number = {arg(search.party_card_number)}")
     if search.member_id:
-        conditions.append(f"m.id = {arg(search.member_id)}")
+        add(f"m.id = {arg(search.member_id)}")
     if search.organization_id is not None:
-        conditions.append(f"m.organization_id = {arg(search.organization_id)}")
+        add(f"m.organization_id = {arg(search.organization_id)}")
     if search.within is not None:
-        conditions.append(f"m.ancestor_ids @> ARRAY[{arg(search.within)}::uuid]")
+        add(f"m.ancestor_ids @> ARRAY[{arg(search.within)}::uuid]")
     if search.statuses:
-        conditions.append(f"m.status = ANY({arg([s.value for s in search.statuses])}::text[])")
+        add(f"m.status = ANY({arg([s.value for s in search.statuses])}::text[])")
+    return query
+
+
+async def _choose_ordering(conn: asyncpg.Connection, search: MemberSearch) -> Ordering:
     if search.after is not None:
-        key, last_id = search.after
-        conditions.append(f"(m.name_key, m.id) > ({arg(key)}, {arg(last_id)})")
-    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        return search.after.ordering
+    if not search.folded_tokens:
+        return Ordering.NAME
+    query = _filters(search)
+    matches = await conn.fetchval(
+        f"SELECT count(*) FROM (SELECT 1 FROM members m {query.where}"
+        f" LIMIT {NAME_ORDER_MAX_MATCHES + 1}) AS capped",
+        *query.args,
+    )
+    return Ordering.NAME if matches <= NAME_ORDER_MAX_MATCHES else Ordering.RECORD
+
+
+async def search_members(conn: asyncpg.Connection, search: MemberSearch) -> SearchPage:
+    """A page of members and the order it is in, keyset-paginated. Only the conditions in use
+    are in the SQL, so each query shape gets a plan of its own."""
+    ordering = await _choose_ordering(conn, search)
+    query = _filters(search)
+    if ordering is Ordering.NAME:
+        if search.after is not None:
+            after = f"({query.arg(search.after.name_key)}, {query.arg(search.after.member_id)})"
+            query.conditions.append(f"(m.name_key, m.id) > {after}")
+        # With name words, gather the (at most NAME_ORDER_MAX_MATCHES) matches through the
+        # name index and sort them; the expression keeps the planner off the name-order walk.
+        order = "m.name_key || '', m.id" if search.folded_tokens else "m.name_key, m.id"
+    else:
+        if search.after is not None:
+            query.conditions.append(f"m.id > {query.arg(search.after.member_id)}")
+        order = "m.id"
     rows = await conn.fetch(
-        f"SELECT {', '.join('m.' + c.strip() for c in _MEMBER_COLUMNS.split(','))},"
+        f"SELECT {', '.join('m.' + name for name in _MEMBER_FIELDS)},"
         f" m.name_key, o.name AS organization_name"
         f" FROM members m JOIN organizations o ON o.id = m.organization_id"
-        f" {where} ORDER BY m.name_key, m.id LIMIT {arg(search.limit)}",
-        *args,
+        f" {query.where} ORDER BY {order} LIMIT {query.arg(search.limit)}",
+        *query.args,
     )
-    return [MemberListItem(_member(r), r["name_key"], r["organization_name"]) for r in rows]
+    items = [MemberListItem(_member(r), r["name_key"], r["organization_name"]) for r in rows]
+    return SearchPage(items, ordering)
 
 
 # -- history ------------------------------------------------------------------------------------

@@ -176,6 +176,10 @@ class MemberSummary(BaseModel):
 class MemberPage(BaseModel):
     items: list[MemberSummary]
     next_cursor: str | None
+    ordering: Literal["name", "record"] = Field(
+        description="name: sorted by name; record: a broad search, listed in record order"
+    )
+    hint: str | None = Field(default=None, description="Advice for the user, in Vietnamese")
 
 
 class HistoryCreate(_Input):

@@ -48,7 +48,14 @@ from sotay_members.domain import (
     normalise_name,
     read_scope,
 )
-from sotay_members.repository import MemberListItem, MemberSearch, NewMember, OrganizationCounts
+from sotay_members.repository import (
+    Cursor,
+    MemberListItem,
+    MemberSearch,
+    NewMember,
+    Ordering,
+    OrganizationCounts,
+)
 from sotay_members.schemas import (
     HistoryCreate,
     MemberCreate,
@@ -99,18 +106,21 @@ class SearchQuery:
 class MemberPageResult:
     items: list[MemberListItem]
     next_cursor: str | None
+    ordering: Ordering
 
 
-def encode_cursor(name_key: str, member_id: uuid.UUID) -> str:
-    raw = json.dumps([name_key, str(member_id)], ensure_ascii=False).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def encode_cursor(cursor: Cursor) -> str:
+    raw = json.dumps(
+        [cursor.ordering.value, cursor.name_key, str(cursor.member_id)], ensure_ascii=False
+    )
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[str, uuid.UUID]:
+def decode_cursor(cursor: str) -> Cursor:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        name_key, member_id = json.loads(raw)
-        return str(name_key), uuid.UUID(member_id)
+        ordering, name_key, member_id = json.loads(raw)
+        return Cursor(Ordering(ordering), str(name_key), uuid.UUID(member_id))
     except (ValueError, TypeError) as exc:
         raise BadRequest("Con trỏ phân trang không hợp lệ.", code="invalid_cursor") from exc
 
@@ -529,12 +539,13 @@ class MembersService:
             search = replace(search, limit=limit + 1)
             if query.cursor:
                 search = replace(search, after=decode_cursor(query.cursor))
-            rows = await repository.search_members(conn, search)
-        next_cursor = None
+            page = await repository.search_members(conn, search)
+        rows, next_cursor = page.items, None
         if len(rows) > limit:
             rows = rows[:limit]
-            next_cursor = encode_cursor(rows[-1].name_key, rows[-1].member.id)
-        return MemberPageResult(rows, next_cursor)
+            last = rows[-1]
+            next_cursor = encode_cursor(Cursor(page.ordering, last.name_key, last.member.id))
+        return MemberPageResult(rows, next_cursor, page.ordering)
 
     async def _scoped_search(
         self, conn: asyncpg.Connection, principal: Principal, query: SearchQuery
