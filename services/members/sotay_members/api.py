@@ -23,7 +23,6 @@ from sotay_members.domain import (
     Member,
     Organization,
 )
-from sotay_members.repository import NAME_ORDER_MAX_MATCHES, Ordering
 from sotay_members.schemas import (
     HistoryCreate,
     HistoryOut,
@@ -54,10 +53,6 @@ from sotay_members.service import (
 from sotay_members.settings import MembersSettings
 
 router = APIRouter()
-BROAD_SEARCH_HINT = (
-    f"Có hơn {NAME_ORDER_MAX_MATCHES:,} kết quả nên danh sách không xếp theo tên."
-    " Hãy nhập thêm họ, tên đệm hoặc chọn tổ chức để thu hẹp."
-).replace(",", ".")
 CallerDep = Annotated[Principal, Depends(current_principal)]
 
 
@@ -249,12 +244,11 @@ async def search_members(
                 organization_id=item.member.organization_id,
                 organization_name=item.organization_name,
                 positions=item.member.positions,
+                match=item.match.value,
             )
             for item in page.items
         ],
         next_cursor=page.next_cursor,
-        ordering=page.ordering.value,
-        hint=BROAD_SEARCH_HINT if page.ordering is Ordering.RECORD else None,
     )
 
 

@@ -371,22 +371,14 @@ async def update_member(
     return _member(row)
 
 
-class Ordering(StrEnum):
-    NAME = "name"  # by folded full name
-    RECORD = "record"  # by record id (creation order): broad name searches
-
-
-# A name search with at most this many matches is ordered by name; a broader one is listed in
-# record order (and the caller is told to refine). Sorting every match of a broad search by name
-# would read each one, and walking the name index instead is slow exactly when the words
-# cluster in name order (surnames come first in the name): both cost unbounded work at
-# national scale, while these two plans stay bounded.
-NAME_ORDER_MAX_MATCHES = 5000
+class Match(StrEnum):
+    PREFIX = "prefix"  # the name starts with the words as typed (in name order)
+    WORDS = "words"  # the name holds every word, anywhere (in record order)
 
 
 @dataclass(frozen=True)
 class Cursor:
-    ordering: Ordering
+    match: Match
     name_key: str
     member_id: uuid.UUID
 
@@ -409,12 +401,13 @@ class MemberListItem:
     member: Member
     name_key: str
     organization_name: str
+    match: Match
 
 
 @dataclass(frozen=True)
 class SearchPage:
     items: list[MemberListItem]
-    ordering: Ordering
+    next: Cursor | None
 
 
 class _Query:
@@ -433,10 +426,10 @@ class _Query:
         return f"WHERE {' AND '.join(self.conditions)}" if self.conditions else ""
 
 
-def _filters(search: MemberSearch) -> _Query:
+def _filters(search: MemberSearch, *, whole_words: bool = True) -> _Query:
     query = _Query()
     add, arg = query.conditions.append, query.arg
-    if search.folded_tokens:
+    if search.folded_tokens and whole_words:
         add(f"m.name_tokens @> {arg(list(search.folded_tokens))}::text[]")
     if search.accented_words:
         add(f"m.name_words @> {arg(list(search.accented_words))}::text[]")
@@ -453,45 +446,69 @@ def _filters(search: MemberSearch) -> _Query:
     return query
 
 
-async def _choose_ordering(conn: asyncpg.Connection, search: MemberSearch) -> Ordering:
-    if search.after is not None:
-        return search.after.ordering
-    if not search.folded_tokens:
-        return Ordering.NAME
-    query = _filters(search)
-    matches = await conn.fetchval(
-        f"SELECT count(*) FROM (SELECT 1 FROM members m {query.where}"
-        f" LIMIT {NAME_ORDER_MAX_MATCHES + 1}) AS capped",
-        *query.args,
-    )
-    return Ordering.NAME if matches <= NAME_ORDER_MAX_MATCHES else Ordering.RECORD
-
-
-async def search_members(conn: asyncpg.Connection, search: MemberSearch) -> SearchPage:
-    """A page of members and the order it is in, keyset-paginated. Only the conditions in use
-    are in the SQL, so each query shape gets a plan of its own."""
-    ordering = await _choose_ordering(conn, search)
-    query = _filters(search)
-    if ordering is Ordering.NAME:
-        if search.after is not None:
-            after = f"({query.arg(search.after.name_key)}, {query.arg(search.after.member_id)})"
-            query.conditions.append(f"(m.name_key, m.id) > {after}")
-        # With name words, gather the (at most NAME_ORDER_MAX_MATCHES) matches through the
-        # name index and sort them; the expression keeps the planner off the name-order walk.
-        order = "m.name_key || '', m.id" if search.folded_tokens else "m.name_key, m.id"
-    else:
-        if search.after is not None:
-            query.conditions.append(f"m.id > {query.arg(search.after.member_id)}")
-        order = "m.id"
+async def _fetch(
+    conn: asyncpg.Connection, query: _Query, order: str, limit: int, match: Match
+) -> list[MemberListItem]:
     rows = await conn.fetch(
         f"SELECT {', '.join('m.' + name for name in _MEMBER_FIELDS)},"
         f" m.name_key, o.name AS organization_name"
         f" FROM members m JOIN organizations o ON o.id = m.organization_id"
-        f" {query.where} ORDER BY {order} LIMIT {query.arg(search.limit)}",
+        f" {query.where} ORDER BY {order} LIMIT {query.arg(limit)}",
         *query.args,
     )
-    items = [MemberListItem(_member(r), r["name_key"], r["organization_name"]) for r in rows]
-    return SearchPage(items, ordering)
+    return [MemberListItem(_member(r), r["name_key"], r["organization_name"], match) for r in rows]
+
+
+def _page(items: list[MemberListItem], limit: int) -> SearchPage:
+    if len(items) <= limit:
+        return SearchPage(items, None)
+    last = items[limit - 1]
+    return SearchPage(items[:limit], Cursor(last.match, last.name_key, last.member.id))
+
+
+async def search_members(conn: asyncpg.Connection, search: MemberSearch) -> SearchPage:
+    """A page of members, keyset-paginated; only the conditions in use are in the SQL, so each
+    query shape gets a plan of its own.
+
+    Without name words: in name order. With them, first the names that start with the words as
+    typed (a range on the name index: bounded work, in name order), then the other names that
+    hold every word anywhere, in record order. Sorting every match of a broad search by name,
+    or walking the name index for words that cluster in name order (surnames come first), costs
+    unbounded work at national scale; these two plans do not."""
+    after = search.after
+    if not search.folded_tokens:
+        query = _filters(search)
+        if after is not None:
+            query.conditions.append(
+                f"(m.name_key, m.id) > ({query.arg(after.name_key)}, {query.arg(after.member_id)})"
+            )
+        return _page(
+            await _fetch(conn, query, "m.name_key, m.id", search.limit + 1, Match.PREFIX),
+            search.limit,
+        )
+    prefix = " ".join(search.folded_tokens)
+    items: list[MemberListItem] = []
+    if after is None or after.match is Match.PREFIX:
+        # the range implies the words; the last one may be only begun (search as you type)
+        query = _filters(search, whole_words=False)
+        query.conditions.append(
+            f"m.name_key >= {query.arg(prefix)} AND m.name_key < {query.arg(prefix + '~')}"
+        )
+        if after is not None:
+            query.conditions.append(
+                f"(m.name_key, m.id) > ({query.arg(after.name_key)}, {query.arg(after.member_id)})"
+            )
+        items = await _fetch(conn, query, "m.name_key, m.id", search.limit + 1, Match.PREFIX)
+        if len(items) > search.limit:
+            return _page(items, search.limit)
+    query = _filters(search)
+    query.conditions.append(
+        f"NOT (m.name_key >= {query.arg(prefix)} AND m.name_key < {query.arg(prefix + '~')})"
+    )
+    if after is not None and after.match is Match.WORDS:
+        query.conditions.append(f"m.id > {query.arg(after.member_id)}")
+    items += await _fetch(conn, query, "m.id", search.limit + 1 - len(items), Match.WORDS)
+    return _page(items, search.limit)
 
 
 # -- history ------------------------------------------------------------------------------------

@@ -171,15 +171,15 @@ class MemberSummary(BaseModel):
     organization_id: uuid.UUID
     organization_name: str
     positions: list[Position]
+    match: Literal["prefix", "words"] = Field(
+        description="prefix: the name starts with the words as typed (these come first, in name"
+        " order); words: the name holds every word elsewhere (then, in record order)"
+    )
 
 
 class MemberPage(BaseModel):
     items: list[MemberSummary]
     next_cursor: str | None
-    ordering: Literal["name", "record"] = Field(
-        description="name: sorted by name; record: a broad search, listed in record order"
-    )
-    hint: str | None = Field(default=None, description="Advice for the user, in Vietnamese")
 
 
 class HistoryCreate(_Input):

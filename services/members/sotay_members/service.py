@@ -50,10 +50,10 @@ from sotay_members.domain import (
 )
 from sotay_members.repository import (
     Cursor,
+    Match,
     MemberListItem,
     MemberSearch,
     NewMember,
-    Ordering,
     OrganizationCounts,
 )
 from sotay_members.schemas import (
@@ -106,12 +106,11 @@ class SearchQuery:
 class MemberPageResult:
     items: list[MemberListItem]
     next_cursor: str | None
-    ordering: Ordering
 
 
 def encode_cursor(cursor: Cursor) -> str:
     raw = json.dumps(
-        [cursor.ordering.value, cursor.name_key, str(cursor.member_id)], ensure_ascii=False
+        [cursor.match.value, cursor.name_key, str(cursor.member_id)], ensure_ascii=False
     )
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
@@ -119,8 +118,8 @@ def encode_cursor(cursor: Cursor) -> str:
 def decode_cursor(cursor: str) -> Cursor:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        ordering, name_key, member_id = json.loads(raw)
-        return Cursor(Ordering(ordering), str(name_key), uuid.UUID(member_id))
+        match, name_key, member_id = json.loads(raw)
+        return Cursor(Match(match), str(name_key), uuid.UUID(member_id))
     except (ValueError, TypeError) as exc:
         raise BadRequest("Con trỏ phân trang không hợp lệ.", code="invalid_cursor") from exc
 
@@ -536,16 +535,12 @@ class MembersService:
         limit = max(1, min(query.limit, MAX_PAGE))
         async with self.database.connection() as conn:
             search = await self._scoped_search(conn, principal, query)
-            search = replace(search, limit=limit + 1)
+            search = replace(search, limit=limit)
             if query.cursor:
                 search = replace(search, after=decode_cursor(query.cursor))
             page = await repository.search_members(conn, search)
-        rows, next_cursor = page.items, None
-        if len(rows) > limit:
-            rows = rows[:limit]
-            last = rows[-1]
-            next_cursor = encode_cursor(Cursor(page.ordering, last.name_key, last.member.id))
-        return MemberPageResult(rows, next_cursor, page.ordering)
+        next_cursor = encode_cursor(page.next) if page.next else None
+        return MemberPageResult(page.items, next_cursor)
 
     async def _scoped_search(
         self, conn: asyncpg.Connection, principal: Principal, query: SearchQuery
