@@ -199,7 +199,8 @@ async def search_latency(database: Database, conn: asyncpg.Connection, queries: 
             by_kind[f"{scope}/{kind}"].append(elapsed)
             by_kind["all"].append(elapsed)
             results.append(len(page.items))
-            orderings[page.ordering.value] += 1
+            for item in page.items[:1]:
+                orderings[item.match.value] += 1
     print(f"{'query kind':<28}{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}")
     for kind in sorted(by_kind):
         values = by_kind[kind]
