@@ -69,12 +69,12 @@ class SigningKeys:
             raise ValueError("the signing key must be an RSA private key")
         kid = key_id or key_thumbprint(private.public_key())
         token_issuer = TokenIssuer(private_key_pem, issuer=issuer, audience=audience, kid=kid)
-        previous = []
+        previous: list[dict[str, Any]] = []
         for pem in split_pem_blocks(previous_public_keys_pem or ""):
             public = _load_public_key(pem)
             jwk = _public_jwk(public)
             jwk.update({"kid": key_thumbprint(public), "use": "sig", "alg": ALGORITHM})
-            if jwk["kid"] != kid:
+            if jwk["kid"] != kid and all(jwk["kid"] != seen["kid"] for seen in previous):
                 previous.append(jwk)
         return cls(token_issuer, tuple(previous))
 

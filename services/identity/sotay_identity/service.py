@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NoReturn
 
 import asyncpg
 
@@ -200,13 +201,11 @@ class AccountsService:
         if account is None:
             await asyncio.to_thread(passwords.waste_verification, password)
             await self._count_failure(login_key, address_key, None)
-            raise InvalidCredentials()
         correct = await asyncio.to_thread(
             passwords.verify_password, account.password_hash, password
         )
         if not correct or account.status != "active":
             await self._count_failure(login_key, address_key, account_key)
-            raise InvalidCredentials()
         if account.password_temporary_until and account.password_temporary_until < self.now():
             raise TemporaryPasswordExpired()
         async with self.database.transaction() as tx:
@@ -239,14 +238,19 @@ class AccountsService:
 
     async def _count_failure(
         self, login_key: str, address_key: str, account_key: str | None
-    ) -> None:
-        """Counted in a transaction of its own that commits, so the failure stays counted."""
+    ) -> NoReturn:
+        """Counts a failed sign-in (in a transaction of its own, so that it stays counted), then
+        answers it: locked once a counter is over its limit, else wrong credentials."""
         pairs = [(login_key, self.rules.per_login), (address_key, self.rules.per_address)]
         if account_key:
             pairs.append((account_key, self.rules.per_account))
         async with self.database.transaction() as tx:
-            for key, rule in pairs:
-                await repository.hit_limit(tx.conn, key, rule)
+            blocked = [await repository.hit_limit(tx.conn, key, rule) for key, rule in pairs]
+            now = await repository.database_now(tx.conn)
+        until = max((b for b in blocked if b is not None), default=None)
+        if until is not None:
+            raise TooManyAttempts(retry_after_s(until, now), code="login_locked")
+        raise InvalidCredentials()
 
     async def claims_of(self, conn: asyncpg.Connection, account: Account) -> AccessClaims | None:
         facts = (
