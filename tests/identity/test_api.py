@@ -7,7 +7,7 @@ the wrong order."""
 
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import asyncpg
@@ -196,19 +196,17 @@ async def test_bad_selfies_are_refused_with_their_code_and_nothing_stored(
     url = f"/ekyc/sessions/{session_id}"
     challenge = card_read["challenge"]
     scene = cv2.imdecode(np.frombuffer(scene_without_card(3), np.uint8), cv2.IMREAD_COLOR)
-    cases = [
-        (still_frames(scene), 422, "no_face"),
-        (still_frames(two_faces()), 422, "multiple_faces"),
-        (still_frames(face_too_small()), 422, "face_too_small"),
-        (selfie_frames("astronaut", list(reversed(challenge["steps"]))), 422, "wrong_order"),
-        (
-            [UploadedFrame(b"selfie.txt: not a picture", 0), *still_frames(photo("astronaut"))],
-            415,
-            "not_an_image",
-        ),
+    not_a_picture = UploadedFrame(b"selfie.txt: not a picture", 0)
+    # each case makes its frames for the challenge of the moment (a new one after each failure)
+    cases: list[tuple[Callable[[list[str]], list[UploadedFrame]], int, str]] = [
+        (lambda _: still_frames(scene), 422, "no_face"),
+        (lambda _: still_frames(two_faces()), 422, "multiple_faces"),
+        (lambda _: still_frames(face_too_small()), 422, "face_too_small"),
+        (lambda steps: selfie_frames("astronaut", steps[::-1]), 422, "wrong_order"),
+        (lambda _: [not_a_picture, *still_frames(photo("astronaut"))], 415, "not_an_image"),
     ]
-    for frames, status, code in cases:
-        data, files = frames_form(frames, challenge["nonce"])
+    for make_frames, status, code in cases:
+        data, files = frames_form(make_frames(challenge["steps"]), challenge["nonce"])
         response = await client.post(f"{url}/selfie", data=data, files=files)
         body = assert_problem(response, status, code)
         assert body["attempts_left"] >= 1

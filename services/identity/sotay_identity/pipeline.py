@@ -2,9 +2,9 @@
 
 `check_card`: decode the photo (size, pixel and format limits, EXIF orientation), find and
 rectify the card, refuse it when blurred, read its fields with both OCR engines, crop the
-portrait and compute its face template. `check_selfie`: decode the frames, require one face
-of a usable size, run the liveness challenge on them and compute the template of the frontal
-frame it picks. Whatever makes a step impossible is a `StepRejected` with a stable code and
+portrait and compute its face template. `check_selfie`: decode the frames, run the liveness
+challenge on them (when it fails, the first frame says whether there is one face of a usable
+size) and compute the template of the frontal frame it picks. Whatever makes a step impossible is a `StepRejected` with a stable code and
 a message the member can act on. Methods are synchronous and thread-safe: the service runs
 them in a thread pool sized to the cores.
 """
@@ -133,16 +133,17 @@ class EkycEngine:
         if not images:
             raise StepRejected("too_few_frames", "Chưa nhận được ảnh nào. Vui lòng thực hiện lại.")
         try:
-            self.faces.main_face(images[0])  # one face, big enough: told before the long part
             result = self.liveness.evaluate(
                 [Frame(image, frame.t_ms) for image, frame in zip(images, frames, strict=True)],
                 challenge,
             )
+            if not result.passed or result.frontal_index is None:
+                # No face, two faces, a face too small say more than "face lost".
+                self.faces.main_face(images[0])
+                failure = result.reasons[0]
+                raise StepRejected(failure.code, failure.message_vi)
         except (FaceRejected, LivenessError) as error:
             raise StepRejected.of(error) from error
-        if not result.passed or result.frontal_index is None:
-            failure = result.reasons[0]
-            raise StepRejected(failure.code, failure.message_vi)
         chosen = images[result.frontal_index]
         try:
             template = self.faces.embed_main_face(chosen)
