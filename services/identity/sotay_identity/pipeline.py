@@ -4,9 +4,10 @@
 rectify the card, refuse it when blurred, read its fields with both OCR engines, crop the
 portrait and compute its face template. `check_selfie`: decode the frames, run the liveness
 challenge on them (when it fails, the first frame says whether there is one face of a usable
-size) and compute the template of the frontal frame it picks. Whatever makes a step impossible is a `StepRejected` with a stable code and
-a message the member can act on. Methods are synchronous and thread-safe: the service runs
-them in a thread pool sized to the cores.
+size) and compute the template of the frontal frame it picks. Whatever makes a step
+impossible is a `StepRejected` with a stable code and a message the member can act on.
+Methods are synchronous and thread-safe: the service runs them in a thread pool sized to the
+cores.
 """
 
 from __future__ import annotations

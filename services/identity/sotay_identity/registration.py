@@ -52,11 +52,18 @@ from sotay_identity.decision import (
     decide,
 )
 from sotay_identity.face import Embedding
-from sotay_identity.limits import Rule
+from sotay_identity.limits import Rule, retry_after_s
 from sotay_identity.liveness import Challenge, Step, random_challenge
 from sotay_identity.logins import normalise_phone
 from sotay_identity.matching import MatchOutcome, MemberRecord, card_number_to_look_up, match_member
-from sotay_identity.pipeline import EkycEngine, StepRejected, UploadedFrame
+from sotay_identity.ocr import CardReading
+from sotay_identity.pipeline import (
+    CardCheck,
+    EkycEngine,
+    SelfieCheck,
+    StepRejected,
+    UploadedFrame,
+)
 from sotay_identity.repository import Account, Session
 from sotay_identity.roles import ACTIVE_STATUSES
 from sotay_identity.schemas import RegistrationStart
@@ -273,7 +280,7 @@ class RegistrationService:
             blocked_until = await repository.hit_limit(tx.conn, rule.key(value), rule)
             now = await repository.database_now(tx.conn)
         if blocked_until is not None:
-            raise TooManyAttempts(max(1, int((blocked_until - now).total_seconds())))
+            raise TooManyAttempts(retry_after_s(blocked_until, now))
 
     def _seal_template(self, embedding: Embedding, context: str) -> bytes:
         return self.components.sealer.seal(embedding_to_bytes(embedding), context)
@@ -401,36 +408,43 @@ class RegistrationService:
         attempts_left = self.settings.ekyc_max_card_attempts - session.card_attempts
         try:
             check = await self._in_pool(engine.check_card, photo, committees=committees)
-            number = card_number_to_look_up(check.reading)
-            if number is None:
-                raise card_unreadable()
-            await self._count(self.per_card, number)
-            async with self.database.connection() as conn:
-                member = await repository.member_by_card_number(conn, number)
-            match = match_member(check.reading, member)
-            if match.outcome in (MatchOutcome.NOT_FOUND, MatchOutcome.MISMATCH):
-                raise refused(CARD_MISMATCH)
-            assert member is not None
-            if member.status not in ACTIVE_STATUSES:
-                raise refused(MEMBER_INACTIVE)
+            member = await self._member_of(check.reading)
         except StepRejected as error:
             raise await self._attempt_failed(session, error, attempts_left=attempts_left) from error
         if member.member_id != session.member_id:
             await self._count(self.per_member, str(member.member_id))
+        return CardRead(await self._keep_card(session, member, check), attempts_left)
+
+    async def _member_of(self, reading: CardReading) -> MemberRecord:
+        """The active member whose record the card matches, or why the card is refused."""
+        number = card_number_to_look_up(reading)
+        if number is None:
+            raise card_unreadable()
+        await self._count(self.per_card, number)
+        async with self.database.connection() as conn:
+            member = await repository.member_by_card_number(conn, number)
+        if member is None or match_member(reading, member).outcome is MatchOutcome.MISMATCH:
+            raise refused(CARD_MISMATCH)
+        if member.status not in ACTIVE_STATUSES:
+            raise refused(MEMBER_INACTIVE)
+        return member
+
+    async def _keep_card(self, session: Session, member: MemberRecord, check: CardCheck) -> Session:
+        """Sealed images and template, the reading: what the selfie step and a reviewer need."""
         keys = [
             await self._store_image(session.id, "card", check.card_jpeg),
             await self._store_image(session.id, "portrait", check.portrait_jpeg),
         ]
         async with self.database.transaction() as tx:
-            session = await self._locked_session(tx.conn, session_id)
+            session = await self._locked_session(tx.conn, session.id)
             self._check_open(session)
-            session = await repository.update_session(
+            return await repository.update_session(
                 tx.conn,
                 session.id,
                 {
                     "state": "card_read",
                     "member_id": member.member_id,
-                    "card_number": number,
+                    "card_number": member.party_card_number,
                     "card_reading": check.reading,
                     "portrait_template": self._seal_template(
                         check.portrait_template, f"portrait:{session.id}"
@@ -438,12 +452,34 @@ class RegistrationService:
                     "image_keys": keys,
                 },
             )
-        return CardRead(session, attempts_left)
 
     async def submit_selfie(
         self, session_id: uuid.UUID, nonce: str, frames: Sequence[UploadedFrame]
     ) -> Registration:
         engine = self._engine()
+        session = await self._use_nonce(session_id, nonce)
+        attempts_left = self.settings.ekyc_max_selfie_attempts - session.selfie_attempts
+        challenge = Challenge(tuple(Step(step) for step in session.challenge))
+        try:
+            self._check_frames(frames)
+            selfie = await self._in_pool(engine.check_selfie, frames, challenge)
+        except StepRejected as error:
+            raise await self._attempt_failed(session, error, attempts_left=attempts_left) from error
+        async with self.database.connection() as conn:
+            member = (
+                await repository.get_member(conn, session.member_id) if session.member_id else None
+            )
+        faces = await self._face_scores(engine, session, member, selfie.template)
+        assert session.card_reading is not None
+        decision = decide(
+            card_fully_accepted=session.card_reading.fully_accepted,
+            match=match_member(session.card_reading, member),
+            faces=faces,
+        )
+        return await self._carry_out(decision, session, member, selfie, _scores(faces, session))
+
+    async def _use_nonce(self, session_id: uuid.UUID, nonce: str) -> Session:
+        """Checks the nonce and uses it up, with one selfie attempt (committed at once)."""
         async with self.database.transaction() as tx:
             session = await self._locked_session(tx.conn, session_id)
             if nonce in session.used_nonces:
@@ -453,7 +489,7 @@ class RegistrationService:
             if session.state == "started":
                 raise CardRequired()
             self._check_open(session)
-            session = await repository.update_session(
+            return await repository.update_session(
                 tx.conn,
                 session.id,
                 {
@@ -461,52 +497,53 @@ class RegistrationService:
                     "selfie_attempts": session.selfie_attempts + 1,
                 },
             )
-        attempts_left = self.settings.ekyc_max_selfie_attempts - session.selfie_attempts
-        challenge = Challenge(tuple(Step(step) for step in session.challenge))
-        try:
-            self._check_frames(frames)
-            selfie = await self._in_pool(engine.check_selfie, frames, challenge)
-        except StepRejected as error:
-            raise await self._attempt_failed(session, error, attempts_left=attempts_left) from error
+
+    async def _face_scores(
+        self,
+        engine: EkycEngine,
+        session: Session,
+        member: MemberRecord | None,
+        selfie: Embedding,
+    ) -> FaceScores:
         assert session.portrait_template is not None
-        assert session.card_reading is not None
         portrait = self._open_template(session.portrait_template, f"portrait:{session.id}")
-        async with self.database.connection() as conn:
-            member = (
-                await repository.get_member(conn, session.member_id) if session.member_id else None
-            )
-        faces = FaceScores(
-            card_similarity=engine.similarity(selfie.template, portrait),
+        return FaceScores(
+            card_similarity=engine.similarity(selfie, portrait),
             threshold=self.settings.face_threshold,
             review_threshold=self.settings.face_review_threshold,
-            member_photo_similarity=await self._record_photo_similarity(
-                engine, member, selfie.template
-            ),
+            member_photo_similarity=await self._record_photo_similarity(engine, member, selfie),
         )
-        match = match_member(session.card_reading, member)
-        decision = decide(
-            card_fully_accepted=session.card_reading.fully_accepted, match=match, faces=faces
-        )
-        scores = _scores(faces, session)
-        if decision.outcome is Outcome.VERIFIED:
-            assert member is not None
-            async with self.database.transaction() as tx:
+
+    async def _carry_out(
+        self,
+        decision: Decision,
+        session: Session,
+        member: MemberRecord | None,
+        selfie: SelfieCheck,
+        scores: dict[str, Any],
+    ) -> Registration:
+        """Verified: the account and the event, the member signed in. Needs review: the selfie
+        frame is kept for the reviewer. Rejected: closed. Images go with the decision."""
+        if decision.outcome is Outcome.NEEDS_REVIEW:
+            key = await self._store_image(session.id, "selfie", selfie.frame_jpeg)
+            return registration_of(
+                await self._to_review(session, decision, scores, selfie.template, key)
+            )
+        tokens = None
+        async with self.database.transaction() as tx:
+            if decision.outcome is Outcome.VERIFIED:
+                assert member is not None
                 account, session = await self._verify(
                     tx, session, member, selfie.template, scores, method="ekyc", decided_by="ekyc"
                 )
                 tokens = await self.accounts.issue_tokens(tx, account)
-            return registration_of(await self._without_images(session), tokens)
-        if decision.outcome is Outcome.NEEDS_REVIEW:
-            key = await self._store_image(session.id, "selfie", selfie.frame_jpeg)
-            session = await self._to_review(session, decision, scores, selfie.template, key)
-            return registration_of(session)
-        async with self.database.transaction() as tx:
-            session = await repository.update_session(
-                tx.conn,
-                session.id,
-                {**_closed("rejected", decision.reasons, "ekyc"), "scores": scores},
-            )
-        return registration_of(await self._without_images(session))
+            else:
+                session = await repository.update_session(
+                    tx.conn,
+                    session.id,
+                    {**_closed("rejected", decision.reasons, "ekyc"), "scores": scores},
+                )
+        return registration_of(await self._without_images(session), tokens)
 
     def _check_frames(self, frames: Sequence[UploadedFrame]) -> None:
         if len(frames) > self.settings.ekyc_max_frames:
