@@ -177,10 +177,13 @@ def percentile(values: list[float], share: float) -> float:
 
 def report(concurrency: int, run: Run) -> None:
     done = len(run.seconds["total"])
+    cpu_each = run.cpu_s / max(done, 1)
+    cores = os.cpu_count() or 1
     print(
         f"\nconcurrency {concurrency}: {done} registrations in {run.wall_s:.1f} s ="
-        f" {done / run.wall_s:.2f}/s; CPU {run.cpu_s / max(done, 1):.2f} s per registration;"
-        f" outcomes {dict(run.outcomes)}"
+        f" {done / run.wall_s:.2f}/s; outcomes {dict(run.outcomes)}\n"
+        f"  CPU {cpu_each:.2f} s per registration: at most {cores / cpu_each:.1f}/s on {cores}"
+        " cores with nothing else running"
     )
     for step in STEPS:
         values = run.seconds[step]
