@@ -49,10 +49,21 @@ _STEP_POSES = {
 
 @dataclass(frozen=True)
 class FaceModel:
-    """A photo with its FaceMesh landmarks (pixels; z in the same unit, smaller = nearer)."""
+    """A photo with its FaceMesh landmarks (pixels; z in the same unit, smaller = nearer).
+
+    Renders of the live face are kept, by pose, for every sequence made from this model."""
 
     image: Image = field(repr=False)
     landmarks: Points = field(repr=False)
+    renders: dict[tuple[float, float], Image] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def render(self, yaw_deg: float, eyes_closed: float) -> Image:
+        pose = (yaw_deg, eyes_closed)
+        if pose not in self.renders:
+            self.renders[pose] = render_live(self, yaw_deg=yaw_deg, eyes_closed=eyes_closed)
+        return self.renders[pose]
 
 
 def face_model(image: Image) -> FaceModel:
@@ -68,8 +79,7 @@ def live_sequence(model: FaceModel, steps: Sequence[Step]) -> list[Frame]:
     """A person doing `steps` in order: still frontal frames, then each step's poses, one frame
     every FRAME_MS (turns of 45 degrees, full blinks). FaceMesh reads these renders' yaw
     at about two thirds of the rotation applied (its depth is flatter than a real head's)."""
-    render = cache(lambda yaw, closed: render_live(model, yaw_deg=yaw, eyes_closed=closed))
-    return _frames([render(yaw, closed) for yaw, closed in _poses(steps)])
+    return _frames([model.render(yaw, closed) for yaw, closed in _poses(steps)])
 
 
 def printed_sequence(
