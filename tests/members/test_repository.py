@@ -71,10 +71,9 @@ async def names(
     return [name for name, _ in found]
 
 
-async def test_names_typed_in_order_come_first_then_names_holding_every_word(
+async def test_names_come_by_how_they_match_the_typed_words(
     conn: asyncpg.Connection, tree: Tree, make_member: MakeMember
 ) -> None:
-    created = {}
     for name in (
         "Trần Văn Hòa",
         "Nguyễn Thị Hòa",
@@ -83,18 +82,42 @@ async def test_names_typed_in_order_come_first_then_names_holding_every_word(
         "Nguyễn Hòa",
         "Nguyễn Văn Hòa Bình",
         "Lê Văn Hoà",
+        "Nguyễn Văn Tâm Hòa",
     ):
-        created[name] = await make_member(tree.cell_a, full_name=name)
-    found = await all_pages(conn, MemberSearch(folded_tokens=["nguyen", "van", "hoa"]))
-    assert found == [
+        await make_member(tree.cell_a, full_name=name)
+    search = MemberSearch(folded_tokens=["nguyen", "van", "hoa"])
+    assert await all_pages(conn, search) == [
         ("Nguyễn Văn Hóa", Match.PREFIX),
         ("Nguyễn Văn Hòa Bình", Match.PREFIX),
+        ("Nguyễn Văn Tâm Hòa", Match.ENDS),
         ("Hòa Văn Nguyễn", Match.WORDS),
     ]
-    # as the user types: the last word may be a beginning
-    assert await names(conn, "nguyen v") == ["Nguyễn Văn Hóa", "Nguyễn Văn Hòa Bình"]
-    others = sorted((n for n in created if n != "Hòa Văn Nguyễn"), key=lambda n: created[n].id)
-    assert await names(conn, "hoa") == ["Hòa Văn Nguyễn", *others]
+    # a given name: names that end with it, given name first (the order of name lists)
+    assert await all_pages(conn, MemberSearch(folded_tokens=["hoa"])) == [
+        ("Hòa Văn Nguyễn", Match.PREFIX),
+        ("Nguyễn Hòa", Match.SUFFIX),
+        ("Nguyễn Văn Tâm Hòa", Match.SUFFIX),
+        ("Nguyễn Thị Hòa", Match.SUFFIX),
+        ("Lê Văn Hoà", Match.SUFFIX),
+        ("Nguyễn Văn Hóa", Match.SUFFIX),
+        ("Trần Văn Hòa", Match.SUFFIX),
+        ("Nguyễn Văn Hòa Bình", Match.WORDS),
+    ]
+    # middle and given name
+    assert [n for n, _ in await all_pages(conn, MemberSearch(folded_tokens=["van", "hoa"]))] == [
+        "Lê Văn Hoà",
+        "Nguyễn Văn Hóa",
+        "Trần Văn Hòa",
+        "Hòa Văn Nguyễn",
+        "Nguyễn Văn Hòa Bình",
+        "Nguyễn Văn Tâm Hòa",
+    ]
+    # as the user types: the last word may be only begun
+    assert await names(conn, "nguyen v") == [
+        "Nguyễn Văn Hóa",
+        "Nguyễn Văn Hòa Bình",
+        "Nguyễn Văn Tâm Hòa",
+    ]
 
 
 async def test_scope_and_accents_narrow_every_tier(

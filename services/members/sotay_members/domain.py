@@ -74,14 +74,20 @@ def normalise_name(full_name: str) -> str:
 
 @dataclass(frozen=True)
 class NameSearchForms:
-    key: str
+    key: str  # folded words in order: "nguyen van hung"
+    reversed_key: str  # folded words last first: "hung van nguyen"
     tokens: list[str]
     words: list[str]
 
 
 def name_search_forms(full_name: str) -> NameSearchForms:
     tokens = folded_words(full_name)
-    return NameSearchForms(key=" ".join(tokens), tokens=tokens, words=search_words(full_name))
+    return NameSearchForms(
+        key=" ".join(tokens),
+        reversed_key=" ".join(reversed(tokens)),
+        tokens=tokens,
+        words=search_words(full_name),
+    )
 
 
 def add_months(day: date, months: int) -> date:

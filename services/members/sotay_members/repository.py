@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import date
 from enum import StrEnum
@@ -199,7 +199,7 @@ _MEMBER_COLUMNS = ", ".join(_MEMBER_FIELDS)
 _INSERTED_FIELDS = [
     name for name in _MEMBER_FIELDS if name not in ("version", "created_at", "updated_at")
 ]
-_MEMBER_INSERT_COLUMNS = (*_INSERTED_FIELDS, "name_key", "name_tokens", "name_words")
+_MEMBER_INSERT_COLUMNS = (*_INSERTED_FIELDS, "name_key", "name_rkey", "name_tokens", "name_words")
 
 
 def _member(row: Mapping[str, Any]) -> Member:
@@ -224,7 +224,8 @@ class NewMember:
         values = [getattr(self.member, name) for name in _INSERTED_FIELDS]
         values[_INSERTED_FIELDS.index("status")] = self.member.status.value
         values[_INSERTED_FIELDS.index("positions")] = [p.value for p in self.member.positions]
-        return (*values, self.names.key, self.names.tokens, self.names.words)
+        names = self.names
+        return (*values, names.key, names.reversed_key, names.tokens, names.words)
 
 
 async def insert_member(conn: asyncpg.Connection, new: NewMember) -> Member:
@@ -354,7 +355,12 @@ async def update_member(
     for name, value in changes.items():
         if name == "names":
             assert isinstance(value, NameSearchForms)
-            values.update(name_key=value.key, name_tokens=value.tokens, name_words=value.words)
+            values.update(
+                name_key=value.key,
+                name_rkey=value.reversed_key,
+                name_tokens=value.tokens,
+                name_words=value.words,
+            )
         elif name == "status":
             values[name] = MemberStatus(value).value
         elif name == "positions":
@@ -372,14 +378,18 @@ async def update_member(
 
 
 class Match(StrEnum):
-    PREFIX = "prefix"  # the name starts with the words as typed (in name order)
-    WORDS = "words"  # the name holds every word, anywhere (in record order)
+    """How a name matched the words typed, best first; results come in this order."""
+
+    PREFIX = "prefix"  # starts with the words as typed (the last one may be begun)
+    SUFFIX = "suffix"  # ends with the words as typed: given name, middle + given name
+    ENDS = "ends"  # starts with the first word and ends with the last: surname + given name
+    WORDS = "words"  # holds every word somewhere
 
 
 @dataclass(frozen=True)
 class Cursor:
     match: Match
-    name_key: str
+    sort_key: str
     member_id: uuid.UUID
 
 
@@ -399,7 +409,7 @@ class MemberSearch:
 @dataclass(frozen=True)
 class MemberListItem:
     member: Member
-    name_key: str
+    sort_key: str
     organization_name: str
     match: Match
 
@@ -447,67 +457,102 @@ def _filters(search: MemberSearch, *, whole_words: bool = True) -> _Query:
 
 
 async def _fetch(
-    conn: asyncpg.Connection, query: _Query, order: str, limit: int, match: Match
+    conn: asyncpg.Connection, query: _Query, order_key: str | None, limit: int, match: Match
 ) -> list[MemberListItem]:
+    """`order_key` then id, or id alone (record order) when it is None."""
+    order, key = (f"{order_key}, m.id", order_key) if order_key else ("m.id", "''")
     rows = await conn.fetch(
         f"SELECT {', '.join('m.' + name for name in _MEMBER_FIELDS)},"
-        f" m.name_key, o.name AS organization_name"
+        f" {key} AS sort_key, o.name AS organization_name"
         f" FROM members m JOIN organizations o ON o.id = m.organization_id"
         f" {query.where} ORDER BY {order} LIMIT {query.arg(limit)}",
         *query.args,
     )
-    return [MemberListItem(_member(r), r["name_key"], r["organization_name"], match) for r in rows]
+    return [MemberListItem(_member(r), r["sort_key"], r["organization_name"], match) for r in rows]
 
 
 def _page(items: list[MemberListItem], limit: int) -> SearchPage:
     if len(items) <= limit:
         return SearchPage(items, None)
     last = items[limit - 1]
-    return SearchPage(items[:limit], Cursor(last.match, last.name_key, last.member.id))
+    return SearchPage(items[:limit], Cursor(last.match, last.sort_key, last.member.id))
+
+
+def _starts_with(query: _Query, column: str, text: str) -> str:
+    return f"({column} >= {query.arg(text)} AND {column} < {query.arg(text + '~')})"
+
+
+def _starts_with_words(query: _Query, column: str, words: Sequence[str]) -> str:
+    text = " ".join(words)
+    return (
+        f"({column} = {query.arg(text)}"
+        f" OR ({column} >= {query.arg(text + ' ')} AND {column} < {query.arg(text + '!')}))"
+    )
+
+
+def _all_words(query: _Query, words: Sequence[str]) -> str:
+    return f"m.name_tokens @> {query.arg(list(words))}::text[]"
+
+
+@dataclass(frozen=True)
+class _Tier:
+    match: Match
+    condition: Callable[[_Query, Sequence[str]], str]
+    order_key: str | None  # None: record order
+
+
+_TIERS = (
+    _Tier(Match.PREFIX, lambda q, w: _starts_with(q, "m.name_key", " ".join(w)), "m.name_key"),
+    _Tier(Match.SUFFIX, lambda q, w: _starts_with_words(q, "m.name_rkey", w[::-1]), "m.name_rkey"),
+    _Tier(
+        Match.ENDS,
+        lambda q, w: (
+            f"{_starts_with_words(q, 'm.name_rkey', w[-1:])}"
+            f" AND {_starts_with_words(q, 'm.name_key', w[:1])} AND {_all_words(q, w)}"
+        ),
+        "m.name_rkey",
+    ),
+    _Tier(Match.WORDS, _all_words, None),
+)
 
 
 async def search_members(conn: asyncpg.Connection, search: MemberSearch) -> SearchPage:
     """A page of members, keyset-paginated; only the conditions in use are in the SQL, so each
     query shape gets a plan of its own.
 
-    Without name words: in name order. With them, first the names that start with the words as
-    typed (a range on the name index: bounded work, in name order), then the other names that
-    hold every word anywhere, in record order. Sorting every match of a broad search by name,
-    or walking the name index for words that cluster in name order (surnames come first), costs
-    unbounded work at national scale; these two plans do not."""
+    Without name words: in name order. With them, in tiers, each an index range or lookup with
+    bounded work at national scale: names that start with the words as typed (name order), end
+    with them (given name first), start with the first and end with the last, then the others
+    holding every word (record order). Sorting every match of a broad search by name, or walking
+    the name index for words that cluster in name order, would cost unbounded work."""
     after = search.after
     if not search.folded_tokens:
         query = _filters(search)
         if after is not None:
             query.conditions.append(
-                f"(m.name_key, m.id) > ({query.arg(after.name_key)}, {query.arg(after.member_id)})"
+                f"(m.name_key, m.id) > ({query.arg(after.sort_key)}, {query.arg(after.member_id)})"
             )
-        return _page(
-            await _fetch(conn, query, "m.name_key, m.id", search.limit + 1, Match.PREFIX),
-            search.limit,
-        )
-    prefix = " ".join(search.folded_tokens)
+        listed = await _fetch(conn, query, "m.name_key", search.limit + 1, Match.PREFIX)
+        return _page(listed, search.limit)
+    words = list(search.folded_tokens)
+    tiers = [t for t in _TIERS if t.match is not Match.ENDS or len(words) > 1]
+    start = 0 if after is None else [t.match for t in tiers].index(after.match)
     items: list[MemberListItem] = []
-    if after is None or after.match is Match.PREFIX:
-        # the range implies the words; the last one may be only begun (search as you type)
+    for index in range(start, len(tiers)):
+        tier = tiers[index]
+        # the range implies the words; in the prefix tier the last may be only begun
         query = _filters(search, whole_words=False)
-        query.conditions.append(
-            f"m.name_key >= {query.arg(prefix)} AND m.name_key < {query.arg(prefix + '~')}"
-        )
-        if after is not None:
+        query.conditions.append(tier.condition(query, words))
+        query.conditions += [f"NOT ({t.condition(query, words)})" for t in tiers[:index]]
+        if after is not None and index == start:
+            key = tier.order_key or "''"
             query.conditions.append(
-                f"(m.name_key, m.id) > ({query.arg(after.name_key)}, {query.arg(after.member_id)})"
+                f"({key}, m.id) > ({query.arg(after.sort_key)}, {query.arg(after.member_id)})"
             )
-        items = await _fetch(conn, query, "m.name_key, m.id", search.limit + 1, Match.PREFIX)
+        limit = search.limit + 1 - len(items)
+        items += await _fetch(conn, query, tier.order_key, limit, tier.match)
         if len(items) > search.limit:
-            return _page(items, search.limit)
-    query = _filters(search)
-    query.conditions.append(
-        f"NOT (m.name_key >= {query.arg(prefix)} AND m.name_key < {query.arg(prefix + '~')})"
-    )
-    if after is not None and after.match is Match.WORDS:
-        query.conditions.append(f"m.id > {query.arg(after.member_id)}")
-    items += await _fetch(conn, query, "m.id", search.limit + 1 - len(items), Match.WORDS)
+            break
     return _page(items, search.limit)
 
 

@@ -171,9 +171,10 @@ class MemberSummary(BaseModel):
     organization_id: uuid.UUID
     organization_name: str
     positions: list[Position]
-    match: Literal["prefix", "words"] = Field(
-        description="prefix: the name starts with the words as typed (these come first, in name"
-        " order); words: the name holds every word elsewhere (then, in record order)"
+    match: Literal["prefix", "suffix", "ends", "words"] = Field(
+        description="How the name matched, best first: prefix (starts with the words as typed,"
+        " in name order), suffix (ends with them, given name first), ends (starts with the first"
+        " word and ends with the last), words (holds every word; record order)"
     )
 
 

@@ -110,7 +110,7 @@ class MemberPageResult:
 
 def encode_cursor(cursor: Cursor) -> str:
     raw = json.dumps(
-        [cursor.match.value, cursor.name_key, str(cursor.member_id)], ensure_ascii=False
+        [cursor.match.value, cursor.sort_key, str(cursor.member_id)], ensure_ascii=False
     )
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
@@ -118,8 +118,8 @@ def encode_cursor(cursor: Cursor) -> str:
 def decode_cursor(cursor: str) -> Cursor:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        match, name_key, member_id = json.loads(raw)
-        return Cursor(Match(match), str(name_key), uuid.UUID(member_id))
+        match, sort_key, member_id = json.loads(raw)
+        return Cursor(Match(match), str(sort_key), uuid.UUID(member_id))
     except (ValueError, TypeError) as exc:
         raise BadRequest("Con trỏ phân trang không hợp lệ.", code="invalid_cursor") from exc
 
