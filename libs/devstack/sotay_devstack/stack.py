@@ -8,6 +8,7 @@ start; prints where to open it and tokens to try it with; Ctrl-C stops everythin
 from __future__ import annotations
 
 import asyncio
+import base64
 import csv
 import io
 import os
@@ -78,6 +79,24 @@ class Stack:
         return self.processes[name].url
 
 
+DEMO_ADMIN_PHONE = "0900000000"
+
+
+def _dev_secret(path: Path, size: int) -> str:
+    """A secret for this machine's demo, made once and kept under .run/stack/keys."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(base64.b64encode(os.urandom(size)).decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def demo_admin_password(folder: Path) -> str:
+    return "Sotay-" + _dev_secret(folder / "keys" / "admin-password", 9).replace("/", "x").replace(
+        "+", "y"
+    )
+
+
 def _service_env(
     stack_folder: Path,
     name: str,
@@ -98,6 +117,9 @@ def _service_env(
         extra[f"{prefix}IDENTITY_URL"] = f"http://127.0.0.1:{ports['identity']}"
     if name == "identity":  # identity signs with the same dev key, so both kinds of token work
         extra["IDENTITY_SIGNING_KEY_PEM"] = tokens.private_key_pem
+        extra["IDENTITY_TEMPLATE_KEY"] = _dev_secret(stack_folder / "keys" / "template-key", 32)
+        extra["IDENTITY_BOOTSTRAP_ADMIN_PHONE"] = DEMO_ADMIN_PHONE
+        extra["IDENTITY_BOOTSTRAP_ADMIN_PASSWORD"] = demo_admin_password(stack_folder)
     return service_env(
         name,
         database_url=database_url,
@@ -299,6 +321,11 @@ def banner(stack: Stack, callers: DemoCallers) -> str:
     lines = ["", "Sổ tay Đảng viên is running.", ""]
     if "web" in stack.processes:
         lines.append(f"  Open  {stack.url('web')}/")
+        if "identity" in stack.processes:
+            lines.append(
+                f"        sign in as the system admin: {DEMO_ADMIN_PHONE}"
+                f" / {demo_admin_password(stack.folder)}"
+            )
     for name, process in stack.processes.items():
         if name != "web":
             lines.append(

@@ -126,8 +126,9 @@ async function ask(question) {
   try {
     const answer = await api("assistant", "/ask", { method: "POST", json: { question, conversation_id: state.conversation } });
     state.conversation = answer.conversation_id || state.conversation;
-    const citations = (answer.citations || []).map((c) => `<li>${escapeHtml(c.document_title)} — ${c.khoan ? `Khoản ${c.khoan} ` : ""}Điều ${escapeHtml(c.dieu)}</li>`).join("");
-    conversation.insertAdjacentHTML("beforeend", `<div class="answer">${escapeHtml(answer.answer)}${citations ? `<ul class="muted">${citations}</ul>` : ""}</div>`);
+    const citations = (answer.citations || []).map((c) => `<li>${escapeHtml(c.document_title)} — ${escapeHtml(c.label || [c.khoan && `Khoản ${c.khoan}`, c.dieu && `Điều ${c.dieu}`].filter(Boolean).join(" "))}</li>`).join("");
+    const suggestions = (answer.suggestions || []).map((s) => `<li>Xem: ${escapeHtml(s.document_title)} (${escapeHtml(s.label || s.anchor)})</li>`).join("");
+    conversation.insertAdjacentHTML("beforeend", `<div class="answer">${escapeHtml(answer.answer)}${citations ? `<ul class="muted">${citations}</ul>` : ""}${suggestions ? `<ul class="muted">${suggestions}</ul>` : ""}</div>`);
   } catch (error) { conversation.insertAdjacentHTML("beforeend", `<div class="answer error">${escapeHtml(error.message)}</div>`); }
 }
 
