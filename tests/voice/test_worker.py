@@ -1,0 +1,116 @@
+"""The render worker on real engines and a real database (savepoints of the test's
+transaction): jobs become stored audio and events; failures retry, then dead-letter."""
+
+import uuid
+from dataclasses import dataclass
+
+import pytest
+
+from sotay_common.consumer import Outcome
+from sotay_common.db import Database
+from sotay_common.events.content import DocumentKind
+from sotay_common.events.voice import AudioRenderedV1
+from sotay_voice import repository
+from sotay_voice.encode import decode_audio
+from sotay_voice.studio import Studio
+from sotay_voice.worker import RenderWorker
+from tests.voice.support import NEWS, REGULATION, Consumers, published
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    key: str
+    headers: dict[str, str]
+    payload: bytes
+
+
+async def outbox(database: Database, topic: str) -> list[OutboxRow]:
+    async with database.connection() as conn:
+        rows = await conn.fetch(
+            "SELECT key, headers, payload FROM outbox WHERE topic = $1 ORDER BY id", topic
+        )
+    return [OutboxRow(r["key"], r["headers"], bytes(r["payload"])) for r in rows]
+
+
+async def test_a_published_document_is_rendered_stored_and_announced(
+    database: Database, studio: Studio, consumers: Consumers
+) -> None:
+    event = published(REGULATION)
+    assert await consumers.deliver(event) is Outcome.PROCESSED
+    worker = RenderWorker(database, studio)
+    assert await worker.run_next()
+    assert not await worker.run_next()
+
+    async with database.connection() as conn:
+        document = await repository.get_document(conn, event.document_id)
+        assert document is not None
+        render = await repository.get_render(conn, document.render_id)
+    assert render is not None
+    assert render.status == "succeeded"
+    assert render.duration_s is not None
+    words = len(REGULATION.split())
+    assert words / 5 < render.duration_s < words / 1.2
+    opus = await studio.audio_store.get(render.files["opus"]["key"])
+    mp3 = await studio.audio_store.get(render.files["mp3"]["key"])
+    assert decode_audio(opus).duration_s == pytest.approx(render.duration_s, abs=0.05)
+    assert decode_audio(mp3).duration_s == pytest.approx(render.duration_s, abs=0.2)
+    assert [(c["anchor"], c["title"]) for c in render.chapters] == [
+        ("dieu-1", "Điều 1. Phạm vi điều chỉnh"),
+        ("dieu-2", "Điều 2. Đối tượng áp dụng"),
+    ]
+    first, second = (c["offset_seconds"] for c in render.chapters)
+    assert 0 < first < second < render.duration_s
+
+    [row] = await outbox(database, "voice.audio")
+    rendered = AudioRenderedV1.model_validate_json(row.payload)
+    assert (rendered.document_id, rendered.version, rendered.voice) == (event.document_id, 1, "vi")
+    assert {f.format: f.size_bytes for f in rendered.formats} == {
+        "ogg_opus": len(opus),
+        "mp3": len(mp3),
+    }
+    assert rendered.chapters[1].offset_seconds == second
+    assert rendered.formats[0].url == f"/documents/{event.document_id}/audio?format=opus"
+
+
+async def test_a_failing_engine_retries_then_dead_letters_the_published_event(
+    database: Database, studio: Studio, consumers: Consumers
+) -> None:
+    broken = published(NEWS, kind=DocumentKind.NEWS)  # news is read by a corrupt Piper voice
+    event_id = uuid.uuid4()
+    await consumers.deliver(broken, event_id=event_id, offset=41)
+    worker = RenderWorker(database, studio)
+    assert await worker.run_next()
+    async with database.connection() as conn:
+        document = await repository.get_document(conn, broken.document_id)
+        assert document is not None
+        retried = await repository.get_render(conn, document.render_id)
+    assert retried is not None
+    assert (retried.status, retried.error_code) == ("pending", "voice_engine_failed")
+    assert await outbox(database, "content.document.dlq") == []
+
+    assert await worker.run_next()  # the last attempt
+    async with database.connection() as conn:
+        failed = await repository.get_render(conn, document.render_id)
+    assert failed is not None
+    assert (failed.status, failed.attempts) == ("failed", 2)
+    assert failed.error_message == "Bộ tổng hợp giọng nói piper gặp lỗi, chưa tạo được âm thanh."
+    assert await outbox(database, "voice.audio") == []
+    [dead] = await outbox(database, "content.document.dlq")
+    headers = dead.headers
+    assert headers["ce_id"] == str(event_id)
+    assert headers["ce_type"] == "document.published.v1"
+    assert headers["dlq_consumer_group"] == "voice.render"
+    assert headers["dlq_error_code"] == "voice_engine_failed"
+    assert "cannot load" in headers["dlq_error"]
+    assert (headers["dlq_attempts"], headers["dlq_original_offset"]) == ("2", "41")
+    assert dead.key == str(broken.document_id)
+    assert dead.payload == broken.to_json_bytes()
+
+    # The replay of the dead letter is handled again (the inbox forgot it).
+    assert await consumers.deliver(broken, event_id=event_id) is Outcome.PROCESSED
+    async with database.connection() as conn:
+        document = await repository.get_document(conn, broken.document_id)
+        assert document is not None
+        again = await repository.get_render(conn, document.render_id)
+    assert again is not None
+    assert (again.status, again.id != failed.id) == ("pending", True)
