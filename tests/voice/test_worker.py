@@ -1,20 +1,24 @@
 """The render worker on real engines and a real database (savepoints of the test's
 transaction): jobs become stored audio and events; failures retry, then dead-letter."""
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 from sotay_common.consumer import Outcome
 from sotay_common.db import Database
 from sotay_common.events.content import DocumentKind
 from sotay_common.events.voice import AudioRenderedV1
+from sotay_devstack.pytest_plugin import FreshSchema
 from sotay_voice import repository
-from sotay_voice.encode import decode_audio
+from sotay_voice.encode import AudioFormat, decode_audio
+from sotay_voice.service import render_file_key
 from sotay_voice.studio import Studio
-from sotay_voice.worker import RenderWorker
-from tests.voice.support import NEWS, REGULATION, Consumers, published
+from sotay_voice.worker import RenderMetrics, RenderWorker
+from tests.voice.support import NEWS, REGULATION, Consumers, archived, published
 
 
 @dataclass(frozen=True)
@@ -37,9 +41,11 @@ async def test_a_published_document_is_rendered_stored_and_announced(
 ) -> None:
     event = published(REGULATION)
     assert await consumers.deliver(event) is Outcome.PROCESSED
-    worker = RenderWorker(database, studio)
+    registry = CollectorRegistry()
+    worker = RenderWorker(database, studio, RenderMetrics(registry))
     assert await worker.run_next()
     assert not await worker.run_next()
+    assert registry.get_sample_value("voice_renders_total", {"outcome": "succeeded"}) == 1
 
     async with database.connection() as conn:
         document = await repository.get_document(conn, event.document_id)
@@ -78,7 +84,8 @@ async def test_a_failing_engine_retries_then_dead_letters_the_published_event(
     broken = published(NEWS, kind=DocumentKind.NEWS)  # news is read by a corrupt Piper voice
     event_id = uuid.uuid4()
     await consumers.deliver(broken, event_id=event_id, offset=41)
-    worker = RenderWorker(database, studio)
+    registry = CollectorRegistry()
+    worker = RenderWorker(database, studio, RenderMetrics(registry))
     assert await worker.run_next()
     async with database.connection() as conn:
         document = await repository.get_document(conn, broken.document_id)
@@ -88,12 +95,14 @@ async def test_a_failing_engine_retries_then_dead_letters_the_published_event(
     assert (retried.status, retried.error_code) == ("pending", "voice_engine_failed")
     assert await outbox(database, "content.document.dlq") == []
 
+    assert registry.get_sample_value("voice_renders_total", {"outcome": "retried"}) == 1
     assert await worker.run_next()  # the last attempt
     async with database.connection() as conn:
         failed = await repository.get_render(conn, document.render_id)
     assert failed is not None
     assert (failed.status, failed.attempts) == ("failed", 2)
     assert failed.error_message == "Bộ tổng hợp giọng nói piper gặp lỗi, chưa tạo được âm thanh."
+    assert registry.get_sample_value("voice_renders_total", {"outcome": "failed"}) == 1
     assert await outbox(database, "voice.audio") == []
     [dead] = await outbox(database, "content.document.dlq")
     headers = dead.headers
@@ -114,3 +123,68 @@ async def test_a_failing_engine_retries_then_dead_letters_the_published_event(
         again = await repository.get_render(conn, document.render_id)
     assert again is not None
     assert (again.status, again.id != failed.id) == ("pending", True)
+
+
+async def claim_and_die(database: Database) -> None:
+    """A worker claims the next render and dies without a trace (no more heartbeats)."""
+    async with database.transaction() as tx:
+        assert await repository.claim_render(tx.conn, stale_after_s=60)
+        await tx.conn.execute(
+            "UPDATE renders SET heartbeat_at = now() - interval '10 minutes'"
+            " WHERE status = 'running'"
+        )
+
+
+async def test_a_render_whose_worker_died_is_taken_over_and_finished(
+    database: Database, studio: Studio, consumers: Consumers
+) -> None:
+    event = published(REGULATION)
+    await consumers.deliver(event)
+    await claim_and_die(database)
+    assert await RenderWorker(database, studio).run_next()
+    async with database.connection() as conn:
+        document = await repository.get_document(conn, event.document_id)
+        assert document is not None
+        render = await repository.get_render(conn, document.render_id)
+    assert render is not None
+    assert (render.status, render.attempts) == ("succeeded", 2)
+
+
+async def test_a_render_that_keeps_killing_its_worker_fails_and_is_dead_lettered(
+    database: Database, studio: Studio, consumers: Consumers
+) -> None:
+    event = published(REGULATION)
+    await consumers.deliver(event)
+    for _ in range(studio.settings.render_max_attempts):
+        await claim_and_die(database)
+    assert await RenderWorker(database, studio).run_next()
+    [dead] = await outbox(database, "content.document.dlq")
+    assert dead.headers["dlq_error_code"] == "voice_render_interrupted"
+    assert dead.headers["dlq_attempts"] == "3"
+
+
+async def test_archiving_during_a_render_stops_it_and_leaves_no_files(
+    fresh_database: FreshSchema, studio: Studio
+) -> None:
+    database = fresh_database.database
+    consumers = Consumers(database, studio)
+    event = published("\n".join([REGULATION] * 20))
+    await consumers.deliver(event)
+    worker = asyncio.create_task(RenderWorker(database, studio).run_next())
+    async with asyncio.timeout(30):
+        while True:
+            async with database.connection() as conn:
+                chunks_done = await conn.fetchval("SELECT chunks_done FROM renders")
+            if chunks_done:
+                break
+            await asyncio.sleep(0.01)
+    await consumers.deliver(archived(event.document_id))
+    assert await worker
+    async with database.connection() as conn:
+        render_id, status = await conn.fetchrow("SELECT id, status FROM renders")
+        assert status == "withdrawn"
+        assert await conn.fetchval("SELECT count(*) FROM render_parts") == 0
+        published_types = await conn.fetch("SELECT event_type FROM outbox ORDER BY id")
+    for audio_format in AudioFormat:
+        assert not await studio.audio_store.exists(render_file_key(render_id, audio_format))
+    assert [r["event_type"] for r in published_types] == ["audio.withdrawn.v1"]

@@ -16,7 +16,7 @@ from sotay_voice.events import PUBLISHES, consumers
 from sotay_voice.service import DocumentAudio
 from sotay_voice.settings import VoiceSettings
 from sotay_voice.studio import Studio
-from sotay_voice.worker import RenderWorker
+from sotay_voice.worker import RenderMetrics, RenderWorker
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def render_worker_task(studio: Studio) -> BackgroundTask:
     async def run_render_workers(runtime: Runtime) -> None:
         """`render_concurrency` workers, woken by a notification or when a job falls due."""
         settings = studio.settings
-        worker = RenderWorker(runtime.database, studio)
+        worker = RenderWorker(runtime.database, studio, RenderMetrics(runtime.metrics.registry))
         wake = asyncio.Event()
         await asyncio.gather(
             _listen(settings, wake),

@@ -1,8 +1,9 @@
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from sotay_common.events.content import DocumentKind
 from sotay_common.settings import ServiceSettings
 from sotay_voice.engines import default_piper_voices_dir
 from sotay_voice.lexicon import LocalityKind
@@ -60,3 +61,11 @@ class VoiceSettings(ServiceSettings):
     stream_max_wait_s: float = Field(
         default=900.0, description="How long a stream waits for a render that makes no progress"
     )
+
+    @field_validator("kind_profiles")
+    @classmethod
+    def _known_kinds(cls, profiles: dict[str, VoiceProfile]) -> dict[str, VoiceProfile]:
+        unknown = sorted(set(profiles) - {kind.value for kind in DocumentKind})
+        if unknown:
+            raise ValueError(f"unknown document kinds {unknown}")
+        return profiles

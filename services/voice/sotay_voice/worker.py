@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from contextlib import closing, suppress
@@ -27,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from sotay_common.db import Database
 from sotay_common.events import dead_letter_topic
@@ -111,11 +113,35 @@ def sections_of(event: DocumentPublishedV1) -> list[Section] | None:
     return [Section(title=c.title, start=c.start, anchor=c.anchor) for c in event.chapters]
 
 
+class RenderMetrics:
+    """Prometheus metrics of the renders, in the service's registry."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.outcomes = Counter(
+            "voice_renders_total",
+            "Render attempts by outcome (succeeded, retried, failed, abandoned)",
+            ["outcome"],
+            registry=registry,
+        )
+        self.seconds = Histogram(
+            "voice_render_duration_seconds",
+            "Wall time of a successful render",
+            buckets=(1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600),
+            registry=registry,
+        )
+        self.audio_seconds = Counter(
+            "voice_audio_rendered_seconds_total", "Seconds of audio rendered", registry=registry
+        )
+
+
 class RenderWorker:
-    def __init__(self, database: Database, studio: Studio) -> None:
+    def __init__(
+        self, database: Database, studio: Studio, metrics: RenderMetrics | None = None
+    ) -> None:
         self.database = database
         self.studio = studio
         self.settings = studio.settings
+        self.metrics = metrics or RenderMetrics(CollectorRegistry())
 
     async def run_next(self) -> bool:
         """Claims and renders one job. False when there is nothing due."""
@@ -129,15 +155,20 @@ class RenderWorker:
             await self._give_up(claimed, INTERRUPTED, "the worker stopped during every attempt")
             return True
         logger.info("render started", extra=log)
+        started = time.perf_counter()
         try:
             await self._render(
                 render, DocumentPublishedV1.model_validate_json(claimed.source_event)
             )
         except LeaseLost:
             logger.info("render abandoned: lease lost or audio withdrawn", extra=log)
+            self.metrics.outcomes.labels("abandoned").inc()
         except Exception as exc:
             logger.warning("render failed", extra={**log, "error": repr(exc)})
             await self._after_failure(claimed, exc)
+        else:
+            self.metrics.outcomes.labels("succeeded").inc()
+            self.metrics.seconds.observe(time.perf_counter() - started)
         return True
 
     async def seconds_until_due(self) -> float | None:
@@ -186,6 +217,7 @@ class RenderWorker:
         if finished is None:
             await delete_render_files(self.studio, replace(render, files=files))
             raise LeaseLost()
+        self.metrics.audio_seconds.inc(timeline.duration_s)
         logger.info(
             "render finished",
             extra={
@@ -297,6 +329,7 @@ class RenderWorker:
                     error_code=problem.code,
                     error_message=problem.message_vi,
                 )
+            self.metrics.outcomes.labels("retried").inc()
             return
         await self._give_up(claimed, problem, detail)
 
@@ -312,6 +345,7 @@ class RenderWorker:
             )
             if failed is not None and failed.source_record is not None:
                 await _dead_letter(tx.conn, failed, claimed.source_event, problem, detail)
+        self.metrics.outcomes.labels("failed").inc()
         logger.error(
             "render failed for good",
             extra={"render_id": str(render.id), "code": problem.code, "error": detail},
