@@ -25,19 +25,19 @@ lint:
 	$(VENV)/bin/ruff format --check .
 
 typecheck:
-	$(VENV)/bin/mypy libs services tests $(wildcard web bench)
+	$(VENV)/bin/mypy libs services tests bench deploy $(wildcard web)
 
 pytest:
-	$(PY) -m sotay_devstack.cli test-env -- $(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m sotay_devstack.cli test-env -- $(PY) -m pytest -n 2 --dist loadgroup -p no:cacheprovider $(PYTEST_ARGS)
 
 smoke-tansu:
-	SOTAY_TEST_BROKER=tansu $(PY) -m sotay_devstack.cli test-env -- $(PY) -m pytest -m smoke $(PYTEST_ARGS)
+	SOTAY_TEST_BROKER=tansu $(PY) -m sotay_devstack.cli test-env -- $(PY) -m pytest -m smoke -p no:cacheprovider $(PYTEST_ARGS)
 
 lock:
-	$(UV) pip compile requirements/dev.in -o requirements/lock.txt --generate-hashes --python-version 3.11 -q
+	scripts/lock.sh
 
 bench:
 	@ls bench/*.py | sed 's/^/  python /'
 
 clean:
-	rm -rf .run
+	rm -rf .run/stack .run/test-* .run/pytest-*

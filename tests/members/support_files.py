@@ -5,25 +5,9 @@ from collections.abc import Sequence
 
 from openpyxl import Workbook
 
-HEADER = [
-    "STT",
-    "Họ và tên",
-    "Ngày sinh",
-    "Giới tính",
-    "Dân tộc",
-    "Quê quán",
-    "Số CCCD",
-    "Số thẻ đảng viên",
-    "Ngày vào Đảng",
-    "Ngày chính thức",
-    "Trạng thái",
-    "Mã tổ chức",
-    "Tên tổ chức",
-    "Chức vụ",
-    "Điện thoại",
-    "Email",
-    "Địa chỉ",
-]
+from sotay_members.importing import export_header
+
+HEADER = export_header()
 
 
 def row(

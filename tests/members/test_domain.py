@@ -1,5 +1,7 @@
 import uuid
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -19,18 +21,18 @@ from sotay_members.domain import (
 TODAY = date(2026, 11, 24)
 
 
-def facts(**overrides: object) -> list[str]:
-    values: dict[str, object] = {
-        "date_of_birth": date(1980, 1, 31),
-        "admission_date": date(2005, 5, 19),
-        "official_date": date(2006, 5, 19),
-        "status": MemberStatus.OFFICIAL,
-        "party_card_number": "012345678901",
-        "citizen_id": "001080012345",
-        "today": TODAY,
-    }
-    values.update(overrides)
-    return [v.code for v in check_member_facts(**values)]  # type: ignore[arg-type]
+@dataclass(frozen=True)
+class Facts:
+    date_of_birth: date = date(1980, 1, 31)
+    admission_date: date = date(2005, 5, 19)
+    official_date: date | None = date(2006, 5, 19)
+    status: MemberStatus = MemberStatus.OFFICIAL
+    party_card_number: str = "012345678901"
+    citizen_id: str | None = "001080012345"
+
+
+def facts(**overrides: Any) -> list[str]:
+    return [v.code for v in check_member_facts(Facts(**overrides), today=TODAY)]
 
 
 def test_consistent_facts_pass() -> None:

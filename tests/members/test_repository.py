@@ -12,11 +12,21 @@ from tests.members.support import Tree
 
 
 async def test_moving_a_subtree_rewrites_every_descendant_path(
-    conn: asyncpg.Connection, tree: Tree
+    conn: asyncpg.Connection, tree: Tree, make_member: MakeMember
 ) -> None:
+    await make_member(tree.cell_a)
     moved = await repository.move_subtree(conn, tree.commune, tree.other_district)
     assert moved.parent_id == tree.other_district.id
     assert moved.ancestor_ids == [tree.province.id, tree.other_district.id]
+    member_ancestors = await conn.fetchval(
+        "SELECT ancestor_ids FROM members WHERE organization_id = $1", tree.cell_a.id
+    )
+    assert member_ancestors == [
+        tree.province.id,
+        tree.other_district.id,
+        tree.commune.id,
+        tree.cell_a.id,
+    ]
     cell = await repository.get_organization(conn, tree.cell_a.id)
     assert cell is not None
     assert cell.ancestor_ids == [tree.province.id, tree.other_district.id, tree.commune.id]
@@ -49,16 +59,16 @@ async def test_name_search_ignores_diacritics_and_word_order(
 ) -> None:
     for name in ("Nguyễn Thị Hòa", "Nguyễn Văn Hóa", "Trần Hoà Bình", "Lê Thị Hoa"):
         await make_member(tree.cell_a, full_name=name)
-    scope = [tree.cell_a.id]
-    assert await search(conn, "hoa", organization_ids=scope) == [
+    assert await search(conn, "hoa", within=tree.commune.id) == [
         "Lê Thị Hoa",
         "Nguyễn Thị Hòa",
         "Nguyễn Văn Hóa",
         "Trần Hoà Bình",
     ]
-    assert await search(conn, "thi nguyen", organization_ids=scope) == ["Nguyễn Thị Hòa"]
+    assert await search(conn, "thi nguyen", organization_id=tree.cell_a.id) == ["Nguyễn Thị Hòa"]
+    assert await search(conn, "hoa", within=tree.other_district.id) == []
     accented = await repository.search_members(
-        conn, MemberSearch(folded_tokens=["hoa"], accented_words=["hòa"], organization_ids=scope)
+        conn, MemberSearch(folded_tokens=["hoa"], accented_words=["hòa"], within=tree.province.id)
     )
     assert [i.member.full_name for i in accented] == ["Nguyễn Thị Hòa", "Trần Hoà Bình"]
 
@@ -72,7 +82,7 @@ async def test_keyset_pages_cover_everything_once(
     after = None
     while True:
         page = await repository.search_members(
-            conn, MemberSearch(organization_ids=[tree.cell_b.id], after=after, limit=3)
+            conn, MemberSearch(organization_id=tree.cell_b.id, after=after, limit=3)
         )
         seen += [item.member.id for item in page]
         if len(page) < 3:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -111,6 +112,9 @@ class TokenVerifier:
         self._jwks: dict[str, Any] = {}
         self._jwks_fetched_at = 0.0
         self._jwks_lock = asyncio.Lock()
+        # Verified tokens, until they expire: a client sends the same token many times.
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self._verified_max = 10_000
 
     def _jwks_stale(self) -> bool:
         return time.monotonic() - self._jwks_fetched_at > self._jwks_refresh_s
@@ -148,6 +152,17 @@ class TokenVerifier:
         self._jwks_fetched_at = time.monotonic()
 
     async def verify(self, token: str) -> Principal:
+        cached = self._verified.get(token)
+        if cached is not None and cached[1] > time.time():
+            self._verified.move_to_end(token)
+            return cached[0]
+        principal = await self._verify(token)
+        self._verified[token] = (principal, float(principal.claims["exp"]) + self.leeway_s)
+        if len(self._verified) > self._verified_max:
+            self._verified.popitem(last=False)
+        return principal
+
+    async def _verify(self, token: str) -> Principal:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from typing import Any, Union
@@ -14,6 +15,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.message import StreamMessage
+from faststream.security import BaseSecurity
 
 from sotay_common.consumer import EventConsumer, Record, RedeliverLater
 from sotay_common.events import Event, dead_letter_topic
@@ -22,9 +24,20 @@ from sotay_common.settings import ServiceSettings
 logger = logging.getLogger(__name__)
 
 
+def kafka_ssl_context(settings: ServiceSettings) -> ssl.SSLContext | None:
+    if not settings.kafka_ssl_cafile:
+        return None
+    context = ssl.create_default_context(cafile=settings.kafka_ssl_cafile)
+    if settings.kafka_ssl_certfile:
+        context.load_cert_chain(settings.kafka_ssl_certfile, settings.kafka_ssl_keyfile)
+    return context
+
+
 def create_broker(settings: ServiceSettings) -> KafkaBroker:
+    context = kafka_ssl_context(settings)
     return KafkaBroker(
         settings.kafka_bootstrap_servers,
+        security=BaseSecurity(ssl_context=context) if context else None,
         client_id=f"sotay-{settings.service_name}",
         acks="all",
         enable_idempotence=settings.kafka_idempotent_producer,
@@ -42,10 +55,18 @@ class TopicProvisioner:
     """Creates topics with the configured partitions (over-provisioned up front: adding
     partitions later remaps keys). Already existing topics are left as they are."""
 
-    def __init__(self, bootstrap_servers: str, *, partitions: int, replication: int) -> None:
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        *,
+        partitions: int,
+        replication: int,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.bootstrap_servers = bootstrap_servers
         self.partitions = partitions
         self.replication = replication
+        self.ssl_context = ssl_context
         self._known: set[str] = set()
 
     async def ensure(self, topics: Iterable[str]) -> None:
@@ -53,7 +74,10 @@ class TopicProvisioner:
         if not missing:
             return
         admin = AIOKafkaAdminClient(
-            bootstrap_servers=self.bootstrap_servers, request_timeout_ms=10_000
+            bootstrap_servers=self.bootstrap_servers,
+            request_timeout_ms=10_000,
+            security_protocol="SSL" if self.ssl_context else "PLAINTEXT",
+            ssl_context=self.ssl_context,
         )
         await admin.start()
         try:

@@ -37,6 +37,7 @@ from sotay_common.kafka import (
     TopicProvisioner,
     create_broker,
     document_publishers,
+    kafka_ssl_context,
     register_consumer,
 )
 from sotay_common.metrics import Metrics
@@ -185,7 +186,7 @@ async def _running(
     )
     for consumer_definition in definition.consumers:
         consumer = EventConsumer(
-            group=consumer_definition.group,
+            group=settings.kafka_consumer_group_prefix + consumer_definition.group,
             database=database,
             subscriptions=consumer_definition.subscriptions,
             dead_letters=sender,
@@ -199,6 +200,7 @@ async def _running(
         settings.kafka_bootstrap_servers,
         partitions=settings.kafka_topic_partitions,
         replication=settings.kafka_topic_replication,
+        ssl_context=kafka_ssl_context(settings),
     )
 
     async def ensure_topics_again(topics: Sequence[str]) -> None:

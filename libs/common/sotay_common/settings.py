@@ -17,6 +17,7 @@ class ServiceSettings(BaseSettings):
     service_name: str = "service"
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    http_workers: int = 1
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -34,6 +35,13 @@ class ServiceSettings(BaseSettings):
     kafka_heartbeat_interval_ms: int = 3_000
     kafka_max_poll_interval_ms: int = 300_000
     kafka_request_timeout_ms: int = 30_000
+    # Prepended to every consumer group: deployments (or tests) sharing one Kafka keep their
+    # offsets apart. Empty in production.
+    kafka_consumer_group_prefix: str = ""
+    # TLS to the brokers (production: Strimzi listeners with a client certificate per service).
+    kafka_ssl_cafile: str | None = None
+    kafka_ssl_certfile: str | None = None
+    kafka_ssl_keyfile: str | None = None
 
     outbox_batch_size: int = 500
     outbox_poll_interval_s: float = 2.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _TONE_MARKS = {
     "\u0300": "grave",  # huyền
@@ -29,6 +30,17 @@ def collapse_spaces(text: str) -> str:
 
 def fold(text: str) -> str:
     """Lowercase without any diacritics: 'Nguyễn Văn Đức' -> 'nguyen van duc'."""
+    if len(text) <= 32:
+        return _fold_short(text)
+    return _fold(text)
+
+
+@lru_cache(maxsize=65536)
+def _fold_short(text: str) -> str:
+    return _fold(text)
+
+
+def _fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text.lower().replace("đ", "d").replace("Đ", "d"))
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return unicodedata.normalize("NFC", stripped)
@@ -82,18 +94,20 @@ def _tone_position(base: str) -> int | None:
 def canonical_tones(text: str) -> str:
     """Re-places tone marks by one rule so that spelling variants compare equal. Keeps case."""
 
-    def place(match: re.Match[str]) -> str:
-        word = match.group(0)
-        base, tone = _split_tone(word)
-        if tone is None:
-            return nfc(word)
-        position = _tone_position(base)
-        if position is None:
-            return nfc(word)
-        decomposed = base[:position] + unicodedata.normalize("NFD", base[position]) + tone
-        return nfc(decomposed + base[position + 1 :])
+    return _WORD.sub(lambda match: _canonical_word(match.group(0)), nfc(text))
 
-    return _WORD.sub(place, nfc(text))
+
+@lru_cache(maxsize=65536)
+def _canonical_word(word: str) -> str:
+    # Names and documents reuse a few thousand syllables: computed once each.
+    base, tone = _split_tone(word)
+    if tone is None:
+        return nfc(word)
+    position = _tone_position(base)
+    if position is None:
+        return nfc(word)
+    decomposed = base[:position] + unicodedata.normalize("NFD", base[position]) + tone
+    return nfc(decomposed + base[position + 1 :])
 
 
 def canonical_name(text: str) -> str:
@@ -103,7 +117,7 @@ def canonical_name(text: str) -> str:
 
 def search_words(text: str) -> list[str]:
     """Lowercase words with canonical diacritics: the accent-sensitive form of a search."""
-    return list(_WORD.findall(canonical_tones(nfc(text)).lower()))
+    return [_canonical_word(word) for word in _WORD.findall(nfc(text).lower())]
 
 
 def folded_words(text: str) -> list[str]:

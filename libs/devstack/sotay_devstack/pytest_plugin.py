@@ -206,8 +206,14 @@ class E2EStack:
     """Services started as real processes for one test module, sharing its database."""
 
     def __init__(
-        self, servers: ServersForTests, tokens: DevTokens, database_url: str, folder: Path
+        self,
+        servers: ServersForTests,
+        tokens: DevTokens,
+        database_url: str,
+        folder: Path,
+        name: str = "e2e",
     ) -> None:
+        self.name = name
         self.servers = servers
         self.tokens = tokens
         self.database_url = database_url
@@ -229,6 +235,8 @@ class E2EStack:
                 **self.tokens.service_env(prefix),
                 f"{prefix}LOG_LEVEL": "INFO",
                 f"{prefix}KAFKA_TOPIC_PARTITIONS": "4",
+                # tests run side by side on one broker: consumer groups of their own
+                f"{prefix}KAFKA_CONSUMER_GROUP_PREFIX": f"{self.name}.",
             },
         )
 
@@ -272,7 +280,7 @@ def e2e(
     module = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")[:20]
     name = f"e2e_{module}_{worker_name}_{uuid.uuid4().hex[:8]}"
     database_url = asyncio.run(create_database(test_servers.pg_admin_dsn, name))
-    stack = E2EStack(test_servers, dev_tokens, database_url, tmp_path_factory.mktemp(module))
+    stack = E2EStack(test_servers, dev_tokens, database_url, tmp_path_factory.mktemp(module), name)
     try:
         yield stack
     finally:

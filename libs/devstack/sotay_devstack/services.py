@@ -22,6 +22,7 @@ SERVICES: dict[str, tuple[str, str, int]] = {
     "content": ("sotay_content", "CONTENT_", 8003),
     "voice": ("sotay_voice", "VOICE_", 8004),
     "assistant": ("sotay_assistant", "ASSISTANT_", 8005),
+    "web": ("sotay_web", "WEB_", 8000),
 }
 
 

@@ -15,6 +15,7 @@ AUDIENCE = "sotay"
 
 class DevTokens:
     def __init__(self, private_key_pem: str, *, kid: str = "dev") -> None:
+        self.private_key_pem = private_key_pem
         self.issuer = TokenIssuer(private_key_pem, issuer=ISSUER, audience=AUDIENCE, kid=kid)
 
     @classmethod

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Protocol
 
 from sotay_common.auth import Principal, Role
 from sotay_common.events.members import (
@@ -14,6 +16,7 @@ from sotay_common.events.members import (
     OrganizationType,
     Position,
 )
+from sotay_common.ids import new_id
 from sotay_common.text import collapse_spaces, folded_words, nfc, search_words
 
 CARD_NUMBER = re.compile(r"^\d{12}$")
@@ -92,17 +95,28 @@ def add_months(day: date, months: int) -> date:
     raise AssertionError("unreachable")
 
 
-def check_member_facts(
-    *,
-    date_of_birth: date,
-    admission_date: date,
-    official_date: date | None,
-    status: MemberStatus,
-    party_card_number: str,
-    citizen_id: str | None,
-    today: date,
-) -> list[RuleViolation]:
+class MemberFacts(Protocol):
+    """What the member rules look at; member records, API commands and import rows all have it."""
+
+    @property
+    def date_of_birth(self) -> date: ...
+    @property
+    def admission_date(self) -> date: ...
+    @property
+    def official_date(self) -> date | None: ...
+    @property
+    def status(self) -> MemberStatus: ...
+    @property
+    def party_card_number(self) -> str: ...
+    @property
+    def citizen_id(self) -> str | None: ...
+
+
+def check_member_facts(facts: MemberFacts, *, today: date) -> list[RuleViolation]:
     """Dates real and ordered, identifiers well formed, status consistent with the dates."""
+    date_of_birth, admission_date = facts.date_of_birth, facts.admission_date
+    official_date, status = facts.official_date, facts.status
+    party_card_number, citizen_id = facts.party_card_number, facts.citizen_id
     problems: list[RuleViolation] = []
     if not CARD_NUMBER.match(party_card_number):
         problems.append(
@@ -196,6 +210,15 @@ class Scope:
     subtree_of: uuid.UUID | None = None
     organization: uuid.UUID | None = None
     member: uuid.UUID | None = None
+
+    def allows(self, member: Member, *, in_subtree: bool) -> bool:
+        """Whether a member record is visible; `in_subtree` says if it lies in `subtree_of`."""
+        return (
+            self.everything
+            or (self.subtree_of is not None and in_subtree)
+            or (self.organization is not None and member.organization_id == self.organization)
+            or (self.member is not None and member.id == self.member)
+        )
 
 
 def read_scope(principal: Principal) -> Scope:
@@ -301,3 +324,56 @@ EVENT_FIELDS = frozenset(
         "organization_id",
     }
 )
+
+
+class MemberInput(MemberFacts, Protocol):
+    """A new member's fields as an API command or an import row carries them."""
+
+    @property
+    def full_name(self) -> str: ...
+    @property
+    def gender(self) -> str: ...
+    @property
+    def ethnicity(self) -> str | None: ...
+    @property
+    def hometown(self) -> str | None: ...
+    @property
+    def positions(self) -> Sequence[Position]: ...
+    @property
+    def phone(self) -> str | None: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def address(self) -> str | None: ...
+
+
+def new_member_record(
+    source: MemberInput,
+    *,
+    organization_id: uuid.UUID,
+    now: datetime,
+    photo_ref: str | None = None,
+) -> Member:
+    """Version 1 of a member record; `now` stands for the creation time until it is stored."""
+    return Member(
+        id=new_id(),
+        organization_id=organization_id,
+        full_name=normalise_name(source.full_name),
+        date_of_birth=source.date_of_birth,
+        gender=source.gender,
+        ethnicity=source.ethnicity,
+        hometown=source.hometown,
+        citizen_id=source.citizen_id,
+        party_card_number=source.party_card_number,
+        admission_date=source.admission_date,
+        official_date=source.official_date,
+        status=source.status,
+        positions=list(dict.fromkeys(source.positions)),
+        phone=source.phone,
+        email=source.email,
+        address=source.address,
+        photo_ref=photo_ref,
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )

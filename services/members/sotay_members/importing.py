@@ -395,19 +395,7 @@ class _RowChecker:
             or organization_code is None
         ):
             return None
-        for violation in check_member_facts(
-            date_of_birth=date_of_birth,
-            admission_date=admission_date,
-            official_date=official_date,
-            status=status,
-            party_card_number=card,
-            citizen_id=citizen_id,
-            today=self.today,
-        ):
-            self.error(violation.field, violation.code, violation.message)
-        if self.errors:
-            return None
-        return MemberRow(
+        row = MemberRow(
             row_number=self.row_number,
             full_name=normalise_name(full_name),
             date_of_birth=date_of_birth,
@@ -425,6 +413,9 @@ class _RowChecker:
             email=email,
             address=address,
         )
+        for violation in check_member_facts(row, today=self.today):
+            self.error(violation.field, violation.code, violation.message)
+        return None if self.errors else row
 
 
 def map_header(header: Sequence[Any]) -> dict[int, str]:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import date
 from typing import Any
 
 import asyncpg
 
 from sotay_common.events.members import MemberStatus, OrganizationStatus, OrganizationType, Position
-from sotay_members.domain import Member, NameSearchForms, Organization
+from sotay_members.domain import Member, NameSearchForms, Organization, name_search_forms
 
 
 def path_label(org_id: uuid.UUID) -> str:
@@ -29,7 +29,7 @@ _ORG_COLUMNS = (
 )
 
 
-def _organization(row: asyncpg.Record) -> Organization:
+def _organization(row: Mapping[str, Any]) -> Organization:
     ids = _ids_from_path(row["path"])
     return Organization(
         id=row["id"],
@@ -193,104 +193,37 @@ async def organization_counts(conn: asyncpg.Connection, org: Organization) -> Or
 
 # -- members ------------------------------------------------------------------------------------
 
-_MEMBER_COLUMNS = (
-    "id, organization_id, full_name, date_of_birth, gender, ethnicity, hometown, citizen_id,"
-    " party_card_number, admission_date, official_date, status, positions, phone, email, address,"
-    " photo_ref, version, created_at, updated_at"
-)
-_MEMBER_INSERT_COLUMNS = (
-    "id",
-    "organization_id",
-    "full_name",
-    "name_key",
-    "name_tokens",
-    "name_words",
-    "date_of_birth",
-    "gender",
-    "ethnicity",
-    "hometown",
-    "citizen_id",
-    "party_card_number",
-    "admission_date",
-    "official_date",
-    "status",
-    "positions",
-    "phone",
-    "email",
-    "address",
-    "photo_ref",
-)
+_MEMBER_FIELDS = [f.name for f in fields(Member)]
+_MEMBER_COLUMNS = ", ".join(_MEMBER_FIELDS)
+_INSERTED_FIELDS = [
+    name for name in _MEMBER_FIELDS if name not in ("version", "created_at", "updated_at")
+]
+_MEMBER_INSERT_COLUMNS = (*_INSERTED_FIELDS, "name_key", "name_tokens", "name_words")
 
 
-def _member(row: asyncpg.Record) -> Member:
-    return Member(
-        id=row["id"],
-        organization_id=row["organization_id"],
-        full_name=row["full_name"],
-        date_of_birth=row["date_of_birth"],
-        gender=row["gender"],
-        ethnicity=row["ethnicity"],
-        hometown=row["hometown"],
-        citizen_id=row["citizen_id"],
-        party_card_number=row["party_card_number"],
-        admission_date=row["admission_date"],
-        official_date=row["official_date"],
-        status=MemberStatus(row["status"]),
-        positions=[Position(p) for p in row["positions"]],
-        phone=row["phone"],
-        email=row["email"],
-        address=row["address"],
-        photo_ref=row["photo_ref"],
-        version=row["version"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
+def _member(row: Mapping[str, Any]) -> Member:
+    values = {name: row[name] for name in _MEMBER_FIELDS}
+    values["status"] = MemberStatus(values["status"])
+    values["positions"] = [Position(p) for p in values["positions"]]
+    return Member(**values)
 
 
 @dataclass(frozen=True)
 class NewMember:
-    id: uuid.UUID
-    organization_id: uuid.UUID
-    full_name: str
+    """A member record about to be inserted, with the search forms of its name."""
+
+    member: Member
     names: NameSearchForms
-    date_of_birth: date
-    gender: str
-    ethnicity: str | None
-    hometown: str | None
-    citizen_id: str | None
-    party_card_number: str
-    admission_date: date
-    official_date: date | None
-    status: MemberStatus
-    positions: Sequence[Position]
-    phone: str | None
-    email: str | None
-    address: str | None
-    photo_ref: str | None
+
+    @classmethod
+    def of(cls, member: Member) -> NewMember:
+        return cls(member, name_search_forms(member.full_name))
 
     def as_row(self) -> tuple[Any, ...]:
-        return (
-            self.id,
-            self.organization_id,
-            self.full_name,
-            self.names.key,
-            self.names.tokens,
-            self.names.words,
-            self.date_of_birth,
-            self.gender,
-            self.ethnicity,
-            self.hometown,
-            self.citizen_id,
-            self.party_card_number,
-            self.admission_date,
-            self.official_date,
-            self.status.value,
-            [p.value for p in self.positions],
-            self.phone,
-            self.email,
-            self.address,
-            self.photo_ref,
-        )
+        values = [getattr(self.member, name) for name in _INSERTED_FIELDS]
+        values[_INSERTED_FIELDS.index("status")] = self.member.status.value
+        values[_INSERTED_FIELDS.index("positions")] = [p.value for p in self.member.positions]
+        return (*values, self.names.key, self.names.tokens, self.names.words)
 
 
 async def insert_member(conn: asyncpg.Connection, new: NewMember) -> Member:
@@ -303,11 +236,13 @@ async def insert_member(conn: asyncpg.Connection, new: NewMember) -> Member:
     return _member(row)
 
 
-async def copy_members(conn: asyncpg.Connection, members: Sequence[NewMember]) -> None:
-    """Bulk insert with binary COPY (imports)."""
+async def copy_members(conn: asyncpg.Connection, members: Sequence[NewMember]) -> list[Member]:
+    """Bulk insert with binary COPY (imports); returns the records as stored."""
     await conn.copy_records_to_table(
         "members", records=[m.as_row() for m in members], columns=_MEMBER_INSERT_COLUMNS
     )
+    now = await conn.fetchval("SELECT now()")  # the column default: the transaction's start
+    return [replace(new.member, created_at=now, updated_at=now) for new in members]
 
 
 async def get_member(
@@ -318,6 +253,62 @@ async def get_member(
         f"SELECT {_MEMBER_COLUMNS} FROM members WHERE id = $1{lock}", member_id
     )
     return _member(row) if row else None
+
+
+@dataclass(frozen=True)
+class MemberView:
+    member: Member
+    organization: Organization
+    within_scope_root: bool | None
+
+
+async def get_member_view(
+    conn: asyncpg.Connection, member_id: uuid.UUID, *, scope_root: uuid.UUID | None
+) -> MemberView | None:
+    """A member with their organisation and, when `scope_root` is given, whether the member sits
+    in that organisation's subtree: the whole profile read in one round trip."""
+    org_columns = ", ".join(
+        f"o.{c} AS org_{c}"
+        for c in (
+            "code",
+            "name",
+            "type",
+            "parent_id",
+            "status",
+            "version",
+            "created_at",
+            "updated_at",
+        )
+    )
+    row = await conn.fetchrow(
+        f"SELECT {', '.join('m.' + c.strip() for c in _MEMBER_COLUMNS.split(','))}, {org_columns},"
+        " o.path::text AS org_path, $2::uuid = ANY(m.ancestor_ids) AS within"
+        " FROM members m JOIN organizations o ON o.id = m.organization_id WHERE m.id = $1",
+        member_id,
+        scope_root,
+    )
+    if row is None:
+        return None
+    organization = _organization(
+        {
+            "id": row["organization_id"],
+            "path": row["org_path"],
+            **{
+                name: row[f"org_{name}"]
+                for name in (
+                    "code",
+                    "name",
+                    "type",
+                    "parent_id",
+                    "status",
+                    "version",
+                    "created_at",
+                    "updated_at",
+                )
+            },
+        }
+    )
+    return MemberView(_member(row), organization, row["within"])
 
 
 async def find_member_ids_by_identity(
@@ -384,7 +375,8 @@ class MemberSearch:
     folded_tokens: Sequence[str] = ()
     accented_words: Sequence[str] = ()
     party_card_number: str | None = None
-    organization_ids: Sequence[uuid.UUID] | None = None
+    organization_id: uuid.UUID | None = None
+    within: uuid.UUID | None = None  # an organisation whose subtree holds the members
     member_id: uuid.UUID | None = None
     statuses: Sequence[MemberStatus] = ()
     after: tuple[str, uuid.UUID] | None = None
@@ -416,12 +408,10 @@ async def search_members(conn: asyncpg.Connection, search: MemberSearch) -> list
         conditions.append(f"m.party_card_number = {arg(search.party_card_number)}")
     if search.member_id:
         conditions.append(f"m.id = {arg(search.member_id)}")
-    if search.organization_ids is not None:
-        ids = list(search.organization_ids)
-        if len(ids) == 1:
-            conditions.append(f"m.organization_id = {arg(ids[0])}")
-        else:
-            conditions.append(f"m.organization_id = ANY({arg(ids)}::uuid[])")
+    if search.organization_id is not None:
+        conditions.append(f"m.organization_id = {arg(search.organization_id)}")
+    if search.within is not None:
+        conditions.append(f"m.ancestor_ids @> ARRAY[{arg(search.within)}::uuid]")
     if search.statuses:
         conditions.append(f"m.status = ANY({arg([s.value for s in search.statuses])}::text[])")
     if search.after is not None:
@@ -644,13 +634,11 @@ async def list_import_errors(
     return rows
 
 
-def members_for_export(
-    conn: asyncpg.Connection, organization_ids: Sequence[uuid.UUID] | None
-) -> Any:
+def members_for_export(conn: asyncpg.Connection, within: uuid.UUID | None) -> Any:
     """A server-side cursor over members with their organisation, in name order (inside a
-    transaction)."""
-    where = "WHERE m.organization_id = ANY($1::uuid[])" if organization_ids is not None else ""
-    args = [list(organization_ids)] if organization_ids is not None else []
+    transaction); all of them, or those in the subtree of `within`."""
+    where = "WHERE m.ancestor_ids @> ARRAY[$1::uuid]" if within is not None else ""
+    args = [within] if within is not None else []
     return conn.cursor(
         f"SELECT {', '.join('m.' + c.strip() for c in _MEMBER_COLUMNS.split(','))},"
         f" o.code AS organization_code, o.name AS organization_name"

@@ -10,7 +10,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import asyncpg
@@ -29,6 +29,7 @@ from sotay_common.errors import (
     ValidationFailed,
 )
 from sotay_common.events.members import MemberStatus, OrganizationStatus
+from sotay_common.ids import new_id
 from sotay_common.text import fold, folded_words, search_words
 from sotay_members import events, importing, repository
 from sotay_members.domain import (
@@ -43,6 +44,7 @@ from sotay_members.domain import (
     check_parent,
     may_manage_records,
     name_search_forms,
+    new_member_record,
     normalise_name,
     read_scope,
 )
@@ -150,13 +152,10 @@ class MembersService:
         self, conn: asyncpg.Connection, principal: Principal, member: Member
     ) -> bool:
         scope = read_scope(principal)
-        if scope.everything:
-            return True
-        if scope.subtree_of is not None:
-            return await repository.is_within(conn, member.organization_id, scope.subtree_of)
-        if scope.organization is not None:
-            return member.organization_id == scope.organization
-        return scope.member is not None and member.id == scope.member
+        in_subtree = scope.subtree_of is not None and await repository.is_within(
+            conn, member.organization_id, scope.subtree_of
+        )
+        return scope.allows(member, in_subtree=in_subtree)
 
     async def _readable_member(
         self,
@@ -197,7 +196,7 @@ class MembersService:
                 async with tx.conn.transaction():
                     org = await repository.insert_organization(
                         tx.conn,
-                        org_id=uuid.uuid4(),
+                        org_id=new_id(),
                         code=command.code,
                         name=command.name,
                         org_type=command.type,
@@ -319,15 +318,7 @@ class MembersService:
 
     async def create_member(self, principal: Principal, command: MemberCreate) -> Member:
         self._require_manager(principal)
-        problems = check_member_facts(
-            date_of_birth=command.date_of_birth,
-            admission_date=command.admission_date,
-            official_date=command.official_date,
-            status=command.status,
-            party_card_number=command.party_card_number,
-            citizen_id=command.citizen_id,
-            today=self.today(),
-        )
+        problems = check_member_facts(command, today=self.today())
         if problems:
             raise _violations(problems)
         async with self.database.transaction() as tx:
@@ -340,30 +331,15 @@ class MembersService:
                 citizen_id=command.citizen_id,
                 member_id=None,
             )
-            full_name = normalise_name(command.full_name)
-            new = NewMember(
-                id=uuid.uuid4(),
+            record = new_member_record(
+                command,
                 organization_id=command.organization_id,
-                full_name=full_name,
-                names=name_search_forms(full_name),
-                date_of_birth=command.date_of_birth,
-                gender=command.gender,
-                ethnicity=command.ethnicity,
-                hometown=command.hometown,
-                citizen_id=command.citizen_id,
-                party_card_number=command.party_card_number,
-                admission_date=command.admission_date,
-                official_date=command.official_date,
-                status=command.status,
-                positions=list(dict.fromkeys(command.positions)),
-                phone=command.phone,
-                email=command.email,
-                address=command.address,
                 photo_ref=command.photo_ref,
+                now=datetime.now(UTC),
             )
             try:
                 async with tx.conn.transaction():
-                    member = await repository.insert_member(tx.conn, new)
+                    member = await repository.insert_member(tx.conn, NewMember.of(record))
             except asyncpg.UniqueViolationError as exc:  # a concurrent create won the race
                 raise _field_conflict(
                     "party_card_number",
@@ -376,11 +352,15 @@ class MembersService:
     async def get_member(
         self, principal: Principal, member_id: uuid.UUID
     ) -> tuple[Member, Organization]:
+        """The hot read path: one query, the scope decided on its result."""
+        scope = read_scope(principal)
         async with self.database.connection() as conn:
-            member = await self._readable_member(conn, principal, member_id)
-            org = await repository.get_organization(conn, member.organization_id)
-            assert org is not None
-            return member, org
+            view = await repository.get_member_view(conn, member_id, scope_root=scope.subtree_of)
+        if view is None:
+            raise NotFound("Không tìm thấy hồ sơ đảng viên.", code="member_not_found")
+        if not scope.allows(view.member, in_subtree=bool(view.within_scope_root)):
+            raise MemberOutOfScope()
+        return view.member, view.organization
 
     async def update_member(
         self,
@@ -416,15 +396,7 @@ class MembersService:
                 assert org is not None
                 return member, org
             merged = replace(member, **{k: v for k, v in changes.items() if k != "names"})
-            problems = check_member_facts(
-                date_of_birth=merged.date_of_birth,
-                admission_date=merged.admission_date,
-                official_date=merged.official_date,
-                status=merged.status,
-                party_card_number=merged.party_card_number,
-                citizen_id=merged.citizen_id,
-                today=self.today(),
-            )
+            problems = check_member_facts(merged, today=self.today())
             if problems:
                 raise _violations(problems)
             if {"party_card_number", "citizen_id"} & set(changes):
@@ -598,7 +570,7 @@ class MembersService:
         if scope.organization is not None:
             if organization_id not in (None, scope.organization):
                 raise OrganizationOutOfScope()
-            return {"organization_ids": [scope.organization]}
+            return {"organization_id": scope.organization}
         root_id = organization_id or scope.subtree_of
         if root_id is None:
             return {}
@@ -607,7 +579,7 @@ class MembersService:
             raise NotFound("Không tìm thấy tổ chức đảng.", code="organization_not_found")
         if not self._manages(principal, root):
             raise OrganizationOutOfScope()
-        return {"organization_ids": await repository.subtree_ids(conn, root)}
+        return {"within": root.id}
 
     async def prepare_export(
         self, principal: Principal, organization_id: uuid.UUID | None
@@ -618,7 +590,7 @@ class MembersService:
             scope = await self._scope_filter(
                 conn, principal, read_scope(principal), organization_id
             )
-        return MemberExport(self.database, scope.get("organization_ids"))
+        return MemberExport(self.database, scope.get("within"))
 
     async def add_history(
         self, principal: Principal, member_id: uuid.UUID, command: HistoryCreate
@@ -659,11 +631,11 @@ class MembersService:
 @dataclass(frozen=True)
 class MemberExport:
     database: Database
-    organization_ids: Sequence[uuid.UUID] | None
+    within: uuid.UUID | None
 
     async def rows(self) -> AsyncIterator[list[str]]:
         async with self.database.connection() as conn, conn.transaction():
-            cursor = repository.members_for_export(conn, self.organization_ids)
+            cursor = repository.members_for_export(conn, self.within)
             index = 0
             async for record in cursor:
                 index += 1
@@ -760,7 +732,7 @@ class ImportService:
         async with self.database.transaction() as tx:
             return await repository.create_import_job(
                 tx.conn,
-                job_id=uuid.uuid4(),
+                job_id=new_id(),
                 mode=mode,
                 dry_run=dry_run,
                 file_name=file_name[:255],
@@ -882,20 +854,13 @@ class ImportService:
         if errors and job.mode == "all_or_nothing":
             return outcome
         progress.phase = "writing"
+        now = datetime.now(UTC)
         new_members = [
-            self._new_member(row, org)
+            NewMember.of(new_member_record(row, organization_id=org.id, now=now))
             for row, org in valid
             if row.party_card_number not in existing
         ]
-        await repository.copy_members(conn, new_members)
-        created = (
-            await repository.members_by_card_numbers(
-                conn, [m.party_card_number for m in new_members]
-            )
-            if new_members
-            else {}
-        )
-        outcome.created = list(created.values())
+        outcome.created = await repository.copy_members(conn, new_members)
         await tx.outbox.add_many(events.member_created(m) for m in outcome.created)
         for row, org in valid:
             before = existing.get(row.party_card_number)
@@ -937,29 +902,6 @@ class ImportService:
             message = "Số CCCD đã thuộc về một hồ sơ đảng viên khác."
             return error("citizen_id", "duplicate_citizen_id", message, row.citizen_id)
         return None
-
-    @staticmethod
-    def _new_member(row: importing.MemberRow, org: Organization) -> NewMember:
-        return NewMember(
-            id=uuid.uuid4(),
-            organization_id=org.id,
-            full_name=row.full_name,
-            names=name_search_forms(row.full_name),
-            date_of_birth=row.date_of_birth,
-            gender=row.gender,
-            ethnicity=row.ethnicity,
-            hometown=row.hometown,
-            citizen_id=row.citizen_id,
-            party_card_number=row.party_card_number,
-            admission_date=row.admission_date,
-            official_date=row.official_date,
-            status=row.status,
-            positions=row.positions,
-            phone=row.phone,
-            email=row.email,
-            address=row.address,
-            photo_ref=None,
-        )
 
     async def _update_from_row(
         self,

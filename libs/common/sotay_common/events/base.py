@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from sotay_common.context import current_correlation_id, traceparent_var
+from sotay_common.ids import new_id
 
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/json"
@@ -79,7 +80,7 @@ class EventEnvelope:
     @classmethod
     def for_event(cls, event: Event, *, source: str) -> EventEnvelope:
         return cls(
-            id=uuid.uuid4(),
+            id=new_id(),
             type=event.event_type,
             source=source,
             time=datetime.now(UTC),

@@ -1,0 +1,193 @@
+"""Assistant: retrieval and answer quality on the evaluation set, and latency per question.
+
+    .venv/bin/python bench/assistant.py [--calibrate] [--qdrant-path PATH]
+
+Indexes the demo corpus through the service's own chunking and indexing code (events built as
+the content service builds them), asks every question of
+sotay_assistant/eval/questions.jsonl, and prints Recall@1, Recall@5, MRR, abstention
+precision/recall and latency p50/p95 for the dev split (used to choose the method and fit the
+abstention model), the held-out test split, and both; then a breakdown per category and by
+diacritics, and the retrievers alone against their fusion.
+
+--calibrate refits the abstention model on the dev split and writes
+sotay_assistant/data/abstention.json before measuring.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from functools import partial
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sotay_assistant.answer import (
+    AbstentionModel,
+    answer_features,
+    compose_answer,
+    default_abstention,
+    fit_abstention,
+)
+from sotay_assistant.dense import DenseEncoder
+from sotay_assistant.eval import EvalQuestion, Outcome, Summary, load_questions, summarize
+from sotay_assistant.index import FusionSettings, PassageIndex
+from sotay_assistant.retrieval import KnowledgeBase, SearchResult
+from sotay_common.text import has_diacritics
+from tests.assistant.support import demo_events, slugs_by_id
+
+CALIBRATION = Path(__file__).resolve().parents[1] / (
+    "services/assistant/sotay_assistant/data/abstention.json"
+)
+HEADER = (
+    f"{'':28s} {'n':>4s} {'R@1':>6s} {'R@5':>6s} {'MRR':>6s} {'abstP':>6s} {'abstR':>6s} "
+    f"{'answer✓':>8s} {'p50ms':>6s} {'p95ms':>6s}"
+)
+
+
+def build(path: str) -> tuple[KnowledgeBase, float]:
+    started = time.perf_counter()
+    knowledge = KnowledgeBase(PassageIndex.connect(path=path), DenseEncoder())
+    for event in demo_events():
+        knowledge.index_document(event)
+    return knowledge, time.perf_counter() - started
+
+
+def ranked_labels(result: SearchResult) -> tuple[str, ...]:
+    slugs = slugs_by_id()
+    return tuple(f"{slugs[hit.chunk.document_id]}:{hit.chunk.anchor}" for hit in result.hits)
+
+
+def run(
+    knowledge: KnowledgeBase, questions: Sequence[EvalQuestion], abstention: AbstentionModel
+) -> list[Outcome]:
+    """Each question through search and answer composition, timed end to end."""
+    outcomes = []
+    for question in questions:
+        started = time.perf_counter()
+        result = knowledge.search(question.question)
+        answer = compose_answer(result, abstention=abstention)
+        elapsed = time.perf_counter() - started
+        outcomes.append(Outcome(question, ranked_labels(result), not answer.answered, elapsed))
+    return outcomes
+
+
+def calibrate(knowledge: KnowledgeBase, questions: Sequence[EvalQuestion]) -> AbstentionModel:
+    dev = [q for q in questions if q.split == "dev"]
+    samples = [(answer_features(knowledge.search(q.question)), q.in_scope) for q in dev]
+    model = fit_abstention(
+        samples, fitted_on=f"dev split of the evaluation set, {len(dev)} questions"
+    )
+    CALIBRATION.write_text(model.to_json() + "\n", encoding="utf-8")
+    print(f"abstention model written to {CALIBRATION.name}: {model}")
+    return model
+
+
+def rate(value: float | None, width: int = 6) -> str:
+    return f"{'-':>{width}s}" if value is None else f"{value:{width}.3f}"
+
+
+def line(name: str, summary: Summary) -> str:
+    return (
+        f"{name:28s} {summary.questions:4d} {rate(summary.recall_at_1)} "
+        f"{rate(summary.recall_at_5)} {rate(summary.mrr)} {rate(summary.abstention_precision)} "
+        f"{rate(summary.abstention_recall)} {rate(summary.answered_correctly, 8)} "
+        f"{summary.latency_p50_ms:6.1f} {summary.latency_p95_ms:6.1f}"
+    )
+
+
+def _in_category(category: str, question: EvalQuestion) -> bool:
+    return question.category == category
+
+
+def report(outcomes: Sequence[Outcome]) -> None:
+    print(HEADER)
+    for split in ("dev", "test"):
+        print(line(f"{split} split", summarize([o for o in outcomes if o.question.split == split])))
+    print(line("all", summarize(outcomes)))
+    groups: dict[str, Callable[[EvalQuestion], bool]] = {
+        "with diacritics": lambda q: q.in_scope and has_diacritics(q.question),
+        "without diacritics": lambda q: q.in_scope and not has_diacritics(q.question),
+    }
+    for category in ("accented", "unaccented", "informal", "paraphrase", "out_of_scope"):
+        groups[f"category {category}"] = partial(_in_category, category)
+    for split in ("dev", "test"):
+        print(f"\nbreakdown, {split} split (- where undefined)")
+        print(HEADER)
+        for name, belongs in groups.items():
+            chosen = [o for o in outcomes if o.question.split == split and belongs(o.question)]
+            print(line(name, summarize(chosen)))
+
+
+def retrievers_alone(knowledge: KnowledgeBase, questions: Sequence[EvalQuestion]) -> None:
+    print("\nretrievers alone and fused (in-scope questions; no abstention)")
+    print(f"{'':28s} {'split':>5s} {'R@1':>6s} {'R@5':>6s} {'MRR':>6s}")
+    default = knowledge.fusion
+    for name, weights in (
+        ("BM25 alone", (1.0, 0.0)),
+        ("e5 alone", (0.0, 1.0)),
+        ("RRF", default.weights),
+    ):
+        knowledge.fusion = FusionSettings(default.candidates, default.rrf_k, weights)
+        for split in ("dev", "test"):
+            chosen = [q for q in questions if q.split == split and q.in_scope]
+            outcomes = [
+                Outcome(q, ranked_labels(knowledge.search(q.question)), False, 0) for q in chosen
+            ]
+            summary = summarize(outcomes)
+            print(
+                f"{name:28s} {split:>5s} {rate(summary.recall_at_1)} "
+                f"{rate(summary.recall_at_5)} {rate(summary.mrr)}"
+            )
+    knowledge.fusion = default
+
+
+def encoder_speed(encoder: DenseEncoder) -> None:
+    """Median milliseconds of e5 on one question and on one Khoản, with one thread."""
+    question = "đảng viên dự bị có được biểu quyết không"
+    passage = "Điều 7. Quyền của đảng viên dự bị\n" + (
+        "2. Đảng viên dự bị không biểu quyết về các nội dung sau:\n"
+        "a) Nghị quyết của chi bộ và của đại hội, hội nghị đảng viên;\n"
+        "b) Bầu cử cấp ủy, bí thư, phó bí thư và bầu đại biểu dự đại hội cấp trên;"
+    )
+    actions: dict[str, Callable[[], object]] = {
+        "query": partial(encoder.query, question),
+        "passage": partial(encoder.passages, [passage]),
+    }
+    for name, action in actions.items():
+        timings = []
+        for _ in range(15):
+            started = time.perf_counter()
+            action()
+            timings.append((time.perf_counter() - started) * 1000)
+        print(f"e5 {name:8s} median {statistics.median(timings):6.1f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--calibrate", action="store_true", help="refit abstention on the dev split"
+    )
+    parser.add_argument("--qdrant-path", default=":memory:", help="local Qdrant folder")
+    args = parser.parse_args()
+    knowledge, seconds = build(args.qdrant_path)
+    passages, documents = knowledge.index.count(), len(demo_events())
+    print(f"indexed {passages} passages of {documents} documents in {seconds:.1f} s")
+    questions = load_questions()
+    in_scope = sum(q.in_scope for q in questions)
+    out_of_scope = len(questions) - in_scope
+    print(f"{len(questions)} questions ({in_scope} in scope, {out_of_scope} out of scope)\n")
+    abstention = calibrate(knowledge, questions) if args.calibrate else default_abstention()
+    report(run(knowledge, questions, abstention))
+    retrievers_alone(knowledge, questions)
+    print()
+    encoder_speed(knowledge.encoder)
+
+
+if __name__ == "__main__":
+    main()

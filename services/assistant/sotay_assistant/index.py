@@ -1,0 +1,365 @@
+"""The passage index in Qdrant: one collection, a named dense vector (e5) and a named sparse
+vector (BM25) per passage, the chunk as payload; hybrid search fuses both rankings with RRF
+inside Qdrant.
+
+Qdrant runs in local mode by default (`QdrantClient(path=...)` or `":memory:"`, brute force,
+one process per path), or as a server when a URL is given.
+
+Replacing a document's version: point ids derive from (document id, content hash, passage
+number), so the new version's points are upserted beside the old ones, then every point of the
+document with another content hash is deleted. Readers never see the document missing; for
+the moment both versions are present, search keeps only the newest version of each document.
+Re-publishing the same content (same hash) only rewrites the version number in the payloads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from qdrant_client import QdrantClient, models
+
+from sotay_assistant.chunking import Chunk
+from sotay_assistant.dense import DIMENSION, Vector
+from sotay_assistant.sparse import SparseVector
+from sotay_common.events.content import DocumentKind
+
+DEFAULT_COLLECTION = "assistant_passages"
+DENSE = "dense"
+SPARSE = "bm25"
+_POINT_NAMESPACE = uuid.UUID("6f1c2a4e-3b7d-5e8f-9a0b-1c2d3e4f5a6b")
+_SCROLL_PAGE = 256
+_INDEXED_FIELDS = ("document_id", "kind", "organization_id", "content_hash")
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedPassage:
+    """What gets stored for one chunk."""
+
+    chunk: Chunk
+    dense: Vector
+    sparse: SparseVector
+    term_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPassage:
+    """A passage read back from the index, with what the corpus statistics need."""
+
+    chunk: Chunk
+    sparse: SparseVector
+    term_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedDocument:
+    document_id: uuid.UUID
+    version: int
+    content_hash: str
+    passages: int
+
+
+@dataclass(frozen=True, slots=True)
+class SearchScope:
+    """Which passages a search may return. `organizations`: the asking member's organisation
+    and its ancestors (documents scoped to any of them, or to nobody, are visible); None for
+    no restriction."""
+
+    document_ids: tuple[uuid.UUID, ...] = ()
+    kinds: tuple[DocumentKind, ...] = ()
+    organizations: tuple[uuid.UUID, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A fused result with each retriever's own score (cosine, BM25) for this passage."""
+
+    chunk: Chunk
+    fused: float
+    dense: float
+    sparse: float
+
+
+@dataclass(frozen=True, slots=True)
+class FusionSettings:
+    candidates: int = 30  # per retriever, before fusion
+    rrf_k: int = 2  # Qdrant's default
+    weights: tuple[float, float] = field(default=(1.0, 1.2))  # sparse, dense
+
+
+class PassageIndex:
+    def __init__(
+        self,
+        client: QdrantClient,
+        collection: str = DEFAULT_COLLECTION,
+        *,
+        payload_indexes: bool = True,
+    ) -> None:
+        """`payload_indexes`: create keyword indexes for the filtered fields (a server uses
+        them; local mode scans anyway and warns)."""
+        self.client = client
+        self.collection = collection
+        self._ensure_collection(payload_indexes)
+
+    @classmethod
+    def connect(
+        cls, *, url: str | None = None, path: str = ":memory:", collection: str = DEFAULT_COLLECTION
+    ) -> PassageIndex:
+        """A Qdrant server when `url` is given, else local mode at `path` (or in memory)."""
+        if url:
+            return cls(QdrantClient(url=url), collection)
+        local = QdrantClient(location=path) if path == ":memory:" else QdrantClient(path=path)
+        return cls(local, collection, payload_indexes=False)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def _ensure_collection(self, payload_indexes: bool) -> None:
+        if self.client.collection_exists(self.collection):
+            return
+        self.client.create_collection(
+            self.collection,
+            vectors_config={
+                DENSE: models.VectorParams(size=DIMENSION, distance=models.Distance.DOT)
+            },
+            sparse_vectors_config={SPARSE: models.SparseVectorParams()},
+        )
+        for name in _INDEXED_FIELDS if payload_indexes else ():
+            self.client.create_payload_index(
+                self.collection, name, models.PayloadSchemaType.KEYWORD
+            )
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def replace_document(
+        self, document_id: uuid.UUID, content_hash: str, passages: Sequence[IndexedPassage]
+    ) -> None:
+        """Makes `passages` (all of this content hash) the document's content."""
+        if passages:
+            self.client.upsert(self.collection, [_point(p) for p in passages], wait=True)
+        older = _document_filter(document_id, other_than_hash=content_hash)
+        self.client.delete(self.collection, models.FilterSelector(filter=older), wait=True)
+
+    def remove_document(self, document_id: uuid.UUID) -> list[StoredPassage]:
+        """Deletes every passage of the document; returns them."""
+        return self._delete(_document_filter(document_id))
+
+    def set_version(self, document_id: uuid.UUID, version: int) -> None:
+        self.client.set_payload(
+            self.collection,
+            {"version": version},
+            models.FilterSelector(filter=_document_filter(document_id)),
+            wait=True,
+        )
+
+    def _delete(self, selector: models.Filter) -> list[StoredPassage]:
+        doomed = list(self.stored_passages(selector))
+        if doomed:
+            self.client.delete(self.collection, models.FilterSelector(filter=selector), wait=True)
+        return doomed
+
+    def stored_passages_of(self, document_id: uuid.UUID) -> Iterator[StoredPassage]:
+        return self.stored_passages(_document_filter(document_id))
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def stored_passages(self, selector: models.Filter | None = None) -> Iterator[StoredPassage]:
+        """Every stored passage (of the selection), with its sparse vector."""
+        offset: Any = None
+        while True:
+            records, offset = self.client.scroll(
+                self.collection,
+                scroll_filter=selector,
+                limit=_SCROLL_PAGE,
+                offset=offset,
+                with_payload=True,
+                with_vectors=[SPARSE],
+            )
+            for record in records:
+                yield _stored(record.payload or {}, record.vector)
+            if offset is None:
+                return
+
+    def indexed_document(self, document_id: uuid.UUID) -> IndexedDocument | None:
+        """The newest indexed version of the document, or None."""
+        versions: dict[tuple[int, str], int] = {}
+        for passage in self.stored_passages(_document_filter(document_id)):
+            key = (passage.chunk.version, passage.chunk.content_hash)
+            versions[key] = versions.get(key, 0) + 1
+        if not versions:
+            return None
+        (version, content_hash), count = max(versions.items())
+        return IndexedDocument(document_id, version, content_hash, count)
+
+    def dense_vectors_by_text(self, document_id: uuid.UUID) -> dict[str, Vector]:
+        """The stored dense vector of each embedded text of the document (reused when a new
+        version keeps a passage unchanged), keyed by `text_key`."""
+        found: dict[str, Vector] = {}
+        offset: Any = None
+        while True:
+            records, offset = self.client.scroll(
+                self.collection,
+                scroll_filter=_document_filter(document_id),
+                limit=_SCROLL_PAGE,
+                offset=offset,
+                with_payload=["embed_text"],
+                with_vectors=[DENSE],
+            )
+            for record in records:
+                vectors = record.vector
+                if isinstance(vectors, dict) and record.payload:
+                    dense = np.asarray(vectors[DENSE], dtype=np.float32)
+                    found[text_key(str(record.payload["embed_text"]))] = dense
+            if offset is None:
+                return found
+
+    def count(self) -> int:
+        return self.client.count(self.collection, exact=True).count
+
+    def search(
+        self,
+        dense: Vector,
+        sparse: SparseVector,
+        *,
+        limit: int,
+        scope: SearchScope | None = None,
+        fusion: FusionSettings | None = None,
+    ) -> list[Hit]:
+        """Hybrid search: BM25 and dense candidates fused by RRF in Qdrant, newest versions."""
+        fusion = fusion or FusionSettings()
+        selector = _scope_filter(scope)
+        prefetch = [
+            models.Prefetch(
+                query=models.SparseVector(indices=sparse.indices, values=sparse.values),
+                using=SPARSE,
+                limit=fusion.candidates,
+                filter=selector,
+            ),
+            models.Prefetch(
+                query=dense.tolist(), using=DENSE, limit=fusion.candidates, filter=selector
+            ),
+        ]
+        weights = list(fusion.weights)
+        if not sparse.indices:  # nothing in the question that the corpus contains
+            prefetch, weights = prefetch[1:], weights[1:]
+        response = self.client.query_points(
+            self.collection,
+            prefetch=prefetch,
+            query=models.RrfQuery(rrf=models.Rrf(k=fusion.rrf_k, weights=weights)),
+            limit=limit,
+            with_payload=True,
+            with_vectors=[DENSE, SPARSE],
+        )
+        hits = [_hit(point, dense, sparse) for point in response.points]
+        return _newest_versions(hits)
+
+
+def text_key(embed_text: str) -> str:
+    return hashlib.sha256(embed_text.encode("utf-8")).hexdigest()
+
+
+def _point_id(chunk: Chunk) -> str:
+    return str(
+        uuid.uuid5(_POINT_NAMESPACE, f"{chunk.document_id}/{chunk.content_hash}/{chunk.seq}")
+    )
+
+
+def _point(passage: IndexedPassage) -> models.PointStruct:
+    payload = passage.chunk.model_dump(mode="json")
+    payload["term_count"] = passage.term_count
+    return models.PointStruct(
+        id=_point_id(passage.chunk),
+        vector={
+            DENSE: passage.dense.tolist(),
+            SPARSE: models.SparseVector(
+                indices=passage.sparse.indices, values=passage.sparse.values
+            ),
+        },
+        payload=payload,
+    )
+
+
+def _stored(payload: dict[str, Any], vectors: Any) -> StoredPassage:
+    sparse = vectors[SPARSE] if isinstance(vectors, dict) else None
+    if not isinstance(sparse, models.SparseVector):
+        raise RuntimeError("a stored passage has no sparse vector")
+    fields = {key: value for key, value in payload.items() if key != "term_count"}
+    return StoredPassage(
+        chunk=Chunk.model_validate(fields),
+        sparse=SparseVector(list(sparse.indices), list(sparse.values)),
+        term_count=int(payload["term_count"]),
+    )
+
+
+def _hit(point: models.ScoredPoint, dense: Vector, sparse: SparseVector) -> Hit:
+    stored = _stored(point.payload or {}, point.vector)
+    vectors = point.vector
+    assert isinstance(vectors, dict)
+    passage_dense = np.asarray(vectors[DENSE], dtype=np.float32)
+    return Hit(
+        chunk=stored.chunk,
+        fused=point.score,
+        dense=float(passage_dense @ dense),
+        sparse=stored.sparse.dot(sparse),
+    )
+
+
+def _newest_versions(hits: list[Hit]) -> list[Hit]:
+    newest: dict[uuid.UUID, int] = {}
+    for hit in hits:
+        document = hit.chunk.document_id
+        newest[document] = max(newest.get(document, 0), hit.chunk.version)
+    return [hit for hit in hits if hit.chunk.version == newest[hit.chunk.document_id]]
+
+
+def _document_filter(
+    document_id: uuid.UUID, *, other_than_hash: str | None = None
+) -> models.Filter:
+    same_document = models.FieldCondition(
+        key="document_id", match=models.MatchValue(value=str(document_id))
+    )
+    if other_than_hash is None:
+        return models.Filter(must=[same_document])
+    return models.Filter(
+        must=[same_document],
+        must_not=[
+            models.FieldCondition(
+                key="content_hash", match=models.MatchValue(value=other_than_hash)
+            )
+        ],
+    )
+
+
+def _scope_filter(scope: SearchScope | None) -> models.Filter | None:
+    if scope is None:
+        return None
+    must: list[models.Condition] = []
+    if scope.document_ids:
+        must.append(
+            models.FieldCondition(
+                key="document_id", match=models.MatchAny(any=[str(d) for d in scope.document_ids])
+            )
+        )
+    if scope.kinds:
+        must.append(
+            models.FieldCondition(
+                key="kind", match=models.MatchAny(any=[k.value for k in scope.kinds])
+            )
+        )
+    if scope.organizations is not None:
+        visible: list[models.Condition] = [
+            models.IsNullCondition(is_null=models.PayloadField(key="organization_id"))
+        ]
+        if scope.organizations:
+            visible.append(
+                models.FieldCondition(
+                    key="organization_id",
+                    match=models.MatchAny(any=[str(o) for o in scope.organizations]),
+                )
+            )
+        must.append(models.Filter(should=visible))
+    return models.Filter(must=must) if must else None

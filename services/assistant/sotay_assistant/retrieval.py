@@ -1,0 +1,225 @@
+"""The knowledge base: indexes published documents and finds the passages that answer a
+question, keeping the corpus statistics (BM25 document frequencies, the diacritics model) in
+step with what the index holds.
+
+On start the statistics are rebuilt from the stored passages, so Qdrant is the one source of
+truth; afterwards every indexing or removal updates them. One process writes to a given
+collection (local mode allows no other; with a server, run one indexer and call `reload`
+in readers after it reports a change).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sotay_assistant.chunking import Chunk, chunk_document
+from sotay_assistant.dense import DenseEncoder, Vector
+from sotay_assistant.diacritics import DiacriticsRestorer, Restoration
+from sotay_assistant.index import (
+    FusionSettings,
+    Hit,
+    IndexedDocument,
+    IndexedPassage,
+    PassageIndex,
+    SearchScope,
+    StoredPassage,
+    text_key,
+)
+from sotay_assistant.sparse import Bm25Statistics, Terms, text_terms, token_terms
+from sotay_assistant.vietnamese import expand_abbreviations
+from sotay_common.events.content import DocumentPublishedV1
+
+DEFAULT_LIMIT = 10
+_ENCODE_BATCH = 16
+
+
+class IndexOutcome(StrEnum):
+    INDEXED = "indexed"  # new content is searchable
+    UNCHANGED = "unchanged"  # same content hash as indexed (version number updated if newer)
+    STALE = "stale"  # an older version than the one indexed: ignored
+
+
+@dataclass(frozen=True, slots=True)
+class IndexReport:
+    outcome: IndexOutcome
+    document_id: uuid.UUID
+    version: int
+    content_hash: str
+    passages: int
+    reused_vectors: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A question as the retrievers read it."""
+
+    typed: str
+    expanded: str  # abbreviations written out
+    restoration: Restoration  # diacritics restored, typos fixed
+    terms: Terms
+
+    @property
+    def dense_text(self) -> str:
+        return self.restoration.text
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    question: Question
+    hits: list[Hit]
+    term_weights: dict[str, float]  # folded term -> IDF, for the terms the corpus knows
+
+    @property
+    def sparse_ceiling(self) -> float:
+        """Sum of the question's IDF weights: about what a passage matching every term scores."""
+        return sum(self.term_weights.values())
+
+    @property
+    def unknown_share(self) -> float:
+        """Share of the question's syllables that the indexed text never uses."""
+        tokens = self.question.restoration.tokens
+        return len(self.question.restoration.unknown) / len(tokens) if tokens else 1.0
+
+
+class KnowledgeBase:
+    def __init__(
+        self,
+        index: PassageIndex,
+        encoder: DenseEncoder,
+        *,
+        fusion: FusionSettings | None = None,
+    ) -> None:
+        self.index = index
+        self.encoder = encoder
+        self.fusion = fusion or FusionSettings()
+        self.statistics = Bm25Statistics()
+        self.restorer = DiacriticsRestorer()
+        self.reload()
+
+    def reload(self) -> None:
+        """Rebuilds the corpus statistics from the stored passages."""
+        self.statistics = Bm25Statistics()
+        self.restorer = DiacriticsRestorer()
+        self._count(self.index.stored_passages(), sign=+1)
+
+    # -- indexing -----------------------------------------------------------------------------
+
+    def index_document(self, document: DocumentPublishedV1, text: str | None = None) -> IndexReport:
+        """Makes this version what the assistant answers from (idempotent per content hash)."""
+        indexed = self.index.indexed_document(document.document_id)
+        if indexed is not None:
+            skipped = self._skip(document, indexed)
+            if skipped is not None:
+                return skipped
+        chunks = chunk_document(document, text)
+        terms = [text_terms(chunk.embed_text) for chunk in chunks]
+        dense, reused = self._dense_vectors(document.document_id, chunks)
+        average = self._average_length_with(terms, indexed)
+        passages = [
+            IndexedPassage(
+                chunk=chunk,
+                dense=vector,
+                sparse=self.statistics.passage_vector(chunk_terms, average),
+                term_count=chunk_terms.length,
+            )
+            for chunk, chunk_terms, vector in zip(chunks, terms, dense, strict=True)
+        ]
+        previous = list(self.index.stored_passages_of(document.document_id))
+        self.index.replace_document(document.document_id, document.content_hash, passages)
+        self._count(previous, sign=-1)
+        self._count((StoredPassage(p.chunk, p.sparse, p.term_count) for p in passages), sign=+1)
+        return IndexReport(
+            IndexOutcome.INDEXED,
+            document.document_id,
+            document.version,
+            document.content_hash,
+            len(passages),
+            reused,
+        )
+
+    def remove_document(self, document_id: uuid.UUID) -> int:
+        """Withdraws the document (archived): nothing of it can be cited any more."""
+        removed = self.index.remove_document(document_id)
+        self._count(removed, sign=-1)
+        return len(removed)
+
+    def indexed_document(self, document_id: uuid.UUID) -> IndexedDocument | None:
+        return self.index.indexed_document(document_id)
+
+    def _skip(self, document: DocumentPublishedV1, indexed: IndexedDocument) -> IndexReport | None:
+        if document.version < indexed.version:
+            outcome = IndexOutcome.STALE
+        elif document.content_hash == indexed.content_hash:
+            outcome = IndexOutcome.UNCHANGED
+            if document.version != indexed.version:
+                self.index.set_version(document.document_id, document.version)
+        else:
+            return None
+        return IndexReport(
+            outcome, document.document_id, document.version, indexed.content_hash, indexed.passages
+        )
+
+    def _dense_vectors(
+        self, document_id: uuid.UUID, chunks: Sequence[Chunk]
+    ) -> tuple[list[Vector], int]:
+        """Vectors of the chunks, reusing those stored for unchanged passages."""
+        known = self.index.dense_vectors_by_text(document_id)
+        missing = [c for c in chunks if text_key(c.embed_text) not in known]
+        for start in range(0, len(missing), _ENCODE_BATCH):
+            batch = missing[start : start + _ENCODE_BATCH]
+            for chunk, vector in zip(batch, self._encode(batch), strict=True):
+                known[text_key(chunk.embed_text)] = vector
+        return [known[text_key(c.embed_text)] for c in chunks], len(chunks) - len(missing)
+
+    def _encode(self, chunks: Sequence[Chunk]) -> list[Vector]:
+        """The mean of the passage embedded with its context (Điều heading, lead-in) and
+        alone: the first finds the right Điều, the second tells its Khoản apart, and their
+        mean scores a question by the mean of both cosines (dot product in the index)."""
+        with_context = self.encoder.passages([c.embed_text for c in chunks])
+        alone_texts = [c.text for c in chunks if c.embed_text != c.text]
+        alone = iter(self.encoder.passages(alone_texts))
+        return [
+            (vector + next(alone)) / 2 if chunk.embed_text != chunk.text else vector
+            for chunk, vector in zip(chunks, with_context, strict=True)
+        ]
+
+    def _average_length_with(
+        self, terms: Sequence[Terms], indexed: IndexedDocument | None
+    ) -> float:
+        """Average passage length once this document is in (its old version left out roughly:
+        the old and new versions of a document are of similar length)."""
+        stats = self.statistics
+        passages = stats.passages - (indexed.passages if indexed else 0) + len(terms)
+        length = stats.total_length + sum(t.length for t in terms)
+        if indexed and stats.passages:
+            length -= round(indexed.passages * stats.average_length)
+        return max(length, 1) / max(passages, 1)
+
+    def _count(self, passages: Iterable[StoredPassage], *, sign: int) -> None:
+        for passage in passages:
+            if sign > 0:
+                self.statistics.add(passage.sparse.indices, passage.term_count)
+                self.restorer.add_text(passage.chunk.embed_text)
+            else:
+                self.statistics.remove(passage.sparse.indices, passage.term_count)
+                self.restorer.remove_text(passage.chunk.embed_text)
+
+    # -- searching ----------------------------------------------------------------------------
+
+    def read_question(self, question: str) -> Question:
+        expanded = expand_abbreviations(question)
+        restoration = self.restorer.restore(expanded)
+        return Question(question, expanded, restoration, token_terms(restoration.tokens))
+
+    def search(
+        self, question: str, *, limit: int = DEFAULT_LIMIT, scope: SearchScope | None = None
+    ) -> SearchResult:
+        read = self.read_question(question)
+        weights = self.statistics.term_weights(read.terms)
+        sparse = self.statistics.query_vector(weights)
+        dense = self.encoder.query(read.dense_text)
+        hits = self.index.search(dense, sparse, limit=limit, scope=scope, fusion=self.fusion)
+        return SearchResult(read, hits, weights)

@@ -1,0 +1,62 @@
+from sotay_assistant.diacritics import DiacriticsRestorer
+
+CORPUS = """
+Đảng viên dự bị không biểu quyết về các nội dung sau.
+Đảng viên chính thức được biểu quyết mọi công việc của chi bộ.
+Chi bộ sinh hoạt định kỳ mỗi tháng một lần.
+Đảng viên đang công tác phải giữ mối liên hệ với chi ủy nơi cư trú.
+"""
+
+
+def restorer() -> DiacriticsRestorer:
+    model = DiacriticsRestorer()
+    model.add_text(CORPUS)
+    return model
+
+
+def test_restores_the_accented_form_that_fits_the_context() -> None:
+    restored = restorer().restore("dang vien du bi co duoc bieu quyet khong")
+    assert restored.text == "đảng viên dự bị có được biểu quyết không"
+    assert restored.unknown == ()
+
+
+def test_same_folded_syllable_gets_different_forms_by_context() -> None:
+    # "dang" is "đảng" before "viên" and "đang" before "công tác"
+    assert restorer().restore("dang vien dang cong tac").text == "đảng viên đang công tác"
+
+
+def test_syllables_typed_with_diacritics_are_kept() -> None:
+    assert restorer().restore("Đang viên").text == "đang viên"
+
+
+def test_one_letter_typos_are_corrected_by_context() -> None:
+    restored = restorer().restore("dnag vien du bi bieu quyt")
+    assert restored.text == "đảng viên dự bị biểu quyết"
+    assert ("dnag", "đảng") in restored.corrected
+
+
+def test_unknown_words_stay_and_are_reported() -> None:
+    restored = restorer().restore("thoi tiet ha noi")
+    assert "tiet" in restored.unknown
+
+
+def test_removed_text_is_forgotten() -> None:
+    model = restorer()
+    assert model.knows("tru")
+    model.remove_text(CORPUS)
+    assert not model.knows("tru")
+    assert model.restore("chi bo").text == "chi bo"
+
+
+def test_a_syllable_typed_without_its_tone_takes_a_known_tone() -> None:
+    model = restorer()
+    model.add_text("Thời gian dự bị là 12 tháng. Thôi việc.")
+    assert model.restore("thơi gian dự bi").text == "thời gian dự bị"
+    # a tone the corpus never uses is the member's word, not a typo
+    assert model.restore("giá vàng hôm nay").tokens[:2] == ("giá", "vàng")
+
+
+def test_unknown_last_words_are_not_corrected_towards_question_endings() -> None:
+    restored = restorer().restore("giá vàng hôm nay")
+    assert restored.tokens[-1] == "nay"
+    assert restored.corrected == ()

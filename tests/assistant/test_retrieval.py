@@ -1,0 +1,51 @@
+import pytest
+
+from sotay_assistant.retrieval import KnowledgeBase
+from tests.assistant.support import demo_document_id
+
+pytestmark = pytest.mark.xdist_group("assistant-model")
+
+CHARTER = demo_document_id("dieu-le-mau")
+RULES = demo_document_id("quy-dinh-sinh-hoat-chi-bo")
+
+
+def top(knowledge: KnowledgeBase, question: str) -> tuple[object, str]:
+    chunk = knowledge.search(question).hits[0].chunk
+    return chunk.document_id, chunk.anchor
+
+
+@pytest.mark.parametrize(
+    ("accented", "typed"),
+    [
+        ("Đảng viên dự bị có được biểu quyết không?", "dang vien du bi co duoc bieu quyet khong"),
+        ("Mức đóng đảng phí của học sinh, sinh viên?", "muc dong dang phi cua hoc sinh sinh vien"),
+        ("Làm mất thẻ đảng viên thì phải làm gì?", "lam mat the dang vien thi phai lam gi"),
+    ],
+)
+def test_a_question_without_diacritics_finds_the_same_khoan(
+    demo_knowledge: KnowledgeBase, accented: str, typed: str
+) -> None:
+    assert top(demo_knowledge, typed) == top(demo_knowledge, accented)
+    assert (
+        demo_knowledge.read_question(typed).dense_text
+        == demo_knowledge.read_question(accented).dense_text
+    )
+
+
+def test_chat_abbreviations_and_typos_find_the_khoan(demo_knowledge: KnowledgeBase) -> None:
+    assert top(demo_knowledge, "đv dbi có đc biểu quyết ko") in {
+        (CHARTER, "dieu-7-khoan-1"),
+        (CHARTER, "dieu-7-khoan-2"),
+        (RULES, "dieu-6-khoan-3"),
+    }
+    read = demo_knowledge.read_question("dnag vien ct co quyen bieu quyet ko")
+    assert read.dense_text == "đảng viên chính thức có quyền biểu quyết không"
+
+
+def test_hits_carry_each_retrievers_score(demo_knowledge: KnowledgeBase) -> None:
+    result = demo_knowledge.search("Chi bộ sinh hoạt định kỳ mấy lần một tháng?")
+    assert len(result.hits) == 10
+    assert [h.fused for h in result.hits] == sorted((h.fused for h in result.hits), reverse=True)
+    best = result.hits[0]
+    assert 0.8 < best.dense < 1.0
+    assert 0 < best.sparse <= 2.2 * result.sparse_ceiling
