@@ -1,11 +1,9 @@
 from sotay_common.serve import serve
-from sotay_voice.app import create_app
 from sotay_voice.settings import VoiceSettings
 
 
 def main() -> None:
-    settings = VoiceSettings()
-    serve(create_app(settings), settings)
+    serve("sotay_voice.app:create_app", VoiceSettings())
 
 
 if __name__ == "__main__":

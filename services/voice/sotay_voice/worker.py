@@ -142,6 +142,8 @@ class RenderWorker:
         self.studio = studio
         self.settings = studio.settings
         self.metrics = metrics or RenderMetrics(CollectorRegistry())
+        # The consumer group that took the records in (the runtime adds the prefix).
+        self.render_group = self.settings.kafka_consumer_group_prefix + events.RENDER_GROUP
 
     async def run_next(self) -> bool:
         """Claims and renders one job. False when there is nothing due."""
@@ -344,7 +346,9 @@ class RenderWorker:
                 error_message=problem.message_vi,
             )
             if failed is not None and failed.source_record is not None:
-                await _dead_letter(tx.conn, failed, claimed.source_event, problem, detail)
+                await _dead_letter(
+                    tx.conn, self.render_group, failed, claimed.source_event, problem, detail
+                )
         self.metrics.outcomes.labels("failed").inc()
         logger.error(
             "render failed for good",
@@ -353,7 +357,12 @@ class RenderWorker:
 
 
 async def _dead_letter(
-    conn: asyncpg.Connection, render: Render, source_event: bytes, problem: Problem, detail: str
+    conn: asyncpg.Connection,
+    group: str,
+    render: Render,
+    source_event: bytes,
+    problem: Problem,
+    detail: str,
 ) -> None:
     """Copies the record that asked for the render to its dead-letter topic, and forgets it in
     the inbox so that replaying it renders again."""
@@ -364,7 +373,7 @@ async def _dead_letter(
         {
             "dlq_error": detail[:2000],
             "dlq_error_code": problem.code,
-            "dlq_consumer_group": events.RENDER_GROUP,
+            "dlq_consumer_group": group,
             "dlq_attempts": str(render.attempts),
             "dlq_failed_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
             "dlq_original_topic": record["topic"],
@@ -382,7 +391,7 @@ async def _dead_letter(
     )
     with suppress(KeyError, ValueError):
         event_id = uuid.UUID(headers["ce_id"])
-        await repository.forget_inbox_entry(conn, events.RENDER_GROUP, event_id)
+        await repository.forget_inbox_entry(conn, group, event_id)
 
 
 def _render_in_thread(
