@@ -137,6 +137,29 @@ async def test_status_chapters_and_stream_of_a_rendered_document(
     assert streamed.headers["x-audio-status"] == "succeeded"
 
 
+async def test_a_signed_link_plays_without_a_token_and_only_what_it_names(
+    client: httpx.AsyncClient, rendered: Rendered, dev_tokens: DevTokens
+) -> None:
+    listener = bearer(dev_tokens.member(uuid.uuid4(), organization_id=rendered.cell))
+    base = f"/documents/{rendered.document_id}/audio"
+    link = (await client.get(f"{base}/link", headers=listener)).json()
+    assert link["url"].startswith(f"{base}?format=opus&expires=")
+    played = await client.get(link["url"], headers={"Range": "bytes=0-99"})
+    assert (played.status_code, played.content) == (206, rendered.opus[:100])
+    assert (await client.get(link["stream_url"])).content == rendered.opus
+    mp3_instead = link["url"].replace("format=opus", "format=mp3")
+    tampered = link["url"][:-1] + ("0" if link["url"][-1] != "0" else "1")
+    for url in (
+        mp3_instead,
+        tampered,
+        link["url"].replace(str(rendered.document_id), str(uuid.uuid4())),
+    ):
+        refused = await client.get(url)
+        assert (refused.status_code, refused.json()["code"]) == (403, "audio_link_invalid"), url
+    outsider = bearer(dev_tokens.member(uuid.uuid4(), organization_id=uuid.uuid4()))
+    assert (await client.get(f"{base}/link", headers=outsider)).status_code == 403
+
+
 async def test_callers_outside_the_scope_or_without_a_token_are_refused(
     client: httpx.AsyncClient, rendered: Rendered, dev_tokens: DevTokens
 ) -> None:

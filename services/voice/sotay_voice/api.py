@@ -17,13 +17,19 @@ from sotay_voice.profiles import VoiceProfile
 from sotay_voice.ranges import RangeNotSatisfiable, parse_range
 from sotay_voice.schemas import (
     AudioFileOut,
+    AudioLinkOut,
     AudioStatusOut,
     ChapterOut,
     ChaptersOut,
     FormatName,
     VoicesOut,
 )
-from sotay_voice.service import RENDER_STATUS_LABELS, AudioService, DocumentAudioState
+from sotay_voice.service import (
+    RENDER_STATUS_LABELS,
+    AudioService,
+    DocumentAudioState,
+    Listener,
+)
 from sotay_voice.studio import Studio
 
 router = APIRouter(tags=["audio"])
@@ -51,6 +57,23 @@ def audio_service(request: Request) -> AudioService:
 
 
 ServiceDep = Annotated[AudioService, Depends(audio_service)]
+
+
+async def listener(
+    request: Request,
+    document_id: uuid.UUID,
+    service: ServiceDep,
+    format: FormatQuery = "opus",
+    expires: Annotated[int | None, Query(description="From a signed link")] = None,
+    signature: Annotated[str | None, Query(max_length=64, description="From a signed link")] = None,
+) -> Listener:
+    """The caller's token, or a signed link's permission (players cannot send tokens)."""
+    if expires is None or signature is None:
+        return await current_principal(request)
+    return await service.link_pass(document_id, AudioFormat(format), expires, signature)
+
+
+ListenerDep = Annotated[Listener, Depends(listener)]
 
 
 def status_out(state: DocumentAudioState) -> AudioStatusOut:
@@ -99,7 +122,7 @@ def status_out(state: DocumentAudioState) -> AudioStatusOut:
 async def get_audio(
     document_id: uuid.UUID,
     request: Request,
-    caller: CallerDep,
+    caller: ListenerDep,
     service: ServiceDep,
     format: FormatQuery = "opus",
     range_header: Annotated[str | None, Header(alias="Range")] = None,
@@ -155,7 +178,7 @@ router.add_api_route(
     responses={200: AUDIO_CONTENT},
 )
 async def stream_audio(
-    document_id: uuid.UUID, caller: CallerDep, service: ServiceDep, format: FormatQuery = "opus"
+    document_id: uuid.UUID, caller: ListenerDep, service: ServiceDep, format: FormatQuery = "opus"
 ) -> StreamingResponse:
     """Starts playback before the render is done: what exists, then the rest as it comes."""
     stream = await service.stream(caller, document_id, AudioFormat(format))
@@ -164,6 +187,16 @@ async def stream_audio(
         media_type=stream.content_type,
         headers={"Cache-Control": "no-store", "X-Audio-Status": stream.status},
     )
+
+
+@router.get("/documents/{document_id}/audio/link", response_model=AudioLinkOut)
+async def audio_link(
+    document_id: uuid.UUID, caller: CallerDep, service: ServiceDep, format: FormatQuery = "opus"
+) -> AudioLinkOut:
+    """URLs of the file and the stream that work without a token until they expire (for an
+    <audio> element, which cannot send one)."""
+    link = await service.link(caller, document_id, AudioFormat(format))
+    return AudioLinkOut(url=link.url, stream_url=link.stream_url, expires_at=link.expires_at)
 
 
 @router.get("/documents/{document_id}/audio/status", response_model=AudioStatusOut)

@@ -475,6 +475,14 @@ async def withdraw_unshared_renders(
     return [_render(r) for r in rows]
 
 
+# -- audio links ----------------------------------------------------------------------------------
+
+
+async def link_signing_key(conn: asyncpg.Connection) -> bytes:
+    key: str = await conn.fetchval("SELECT key FROM link_signing_key")
+    return key.encode()
+
+
 # -- dead letters and inbox ---------------------------------------------------------------------
 
 

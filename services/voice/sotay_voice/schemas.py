@@ -22,6 +22,12 @@ class AudioFileOut(BaseModel):
     url: str = Field(description="Supports HTTP range requests")
 
 
+class AudioLinkOut(BaseModel):
+    url: str = Field(description="The file (ranges work), without a token")
+    stream_url: str
+    expires_at: datetime
+
+
 class ChapterOut(BaseModel):
     title: str
     anchor: str = Field(description="e.g. dieu-5, as in the document's structure")

@@ -15,7 +15,9 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import asyncpg
 
@@ -29,6 +31,7 @@ from sotay_common.events.members import OrganizationCreatedV1, OrganizationUpdat
 from sotay_voice import events, repository
 from sotay_voice.access import AudienceScope, may_listen, may_manage
 from sotay_voice.encode import FORMATS, AudioFormat
+from sotay_voice.links import link_is_valid, link_signature
 from sotay_voice.profiles import RenderSpec, VoiceProfile
 from sotay_voice.repository import Document, NewRender, PublishedDocument, Render
 from sotay_voice.studio import Studio, VoiceUnavailable
@@ -63,6 +66,11 @@ class RenderManagersOnly(Forbidden):
 class AudioNotReady(Conflict):
     code = "audio_not_ready"
     detail_vi = "Âm thanh đang được tạo. Vui lòng thử lại sau ít phút hoặc nghe bản phát trực tiếp."
+
+
+class AudioLinkInvalid(Forbidden):
+    code = "audio_link_invalid"
+    detail_vi = "Liên kết nghe đã hết hạn hoặc không hợp lệ. Vui lòng mở lại tài liệu."
 
 
 class AudioFailed(Conflict):
@@ -198,6 +206,24 @@ def render_file_key(render_id: uuid.UUID, audio_format: AudioFormat) -> str:
 
 
 @dataclass(frozen=True)
+class LinkPass:
+    """A verified signed link: it opens one document's audio in one format."""
+
+    document_id: uuid.UUID
+    audio_format: AudioFormat
+
+
+Listener = Principal | LinkPass
+
+
+@dataclass(frozen=True)
+class AudioLink:
+    url: str
+    stream_url: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
 class DocumentAudioState:
     document: Document
     render: Render
@@ -223,6 +249,11 @@ class AudioStream:
     body: AsyncIterator[bytes]
 
 
+def _check_format(listener: Listener, audio_format: AudioFormat) -> None:
+    if isinstance(listener, LinkPass) and listener.audio_format != audio_format:
+        raise AudioLinkInvalid()
+
+
 class AudioService:
     def __init__(self, database: Database, studio: Studio) -> None:
         self.database = database
@@ -238,23 +269,59 @@ class AudioService:
             return []
         return await repository.organization_chain(conn, principal.organization_id)
 
-    async def state(self, principal: Principal, document_id: uuid.UUID) -> DocumentAudioState:
-        """The document's audio as the caller may see it."""
+    async def state(self, listener: Listener, document_id: uuid.UUID) -> DocumentAudioState:
+        """The document's audio as the caller (or the link) may see it."""
         async with self.database.connection() as conn:
             document = await repository.get_document(conn, document_id)
             if document is None or document.archived_at is not None:
                 raise AudioNotFound()
-            chain = await self._caller_chain(conn, principal)
-            if not may_listen(principal, audience(document), chain):
+            if isinstance(listener, LinkPass):
+                if listener.document_id != document_id:
+                    raise AudioLinkInvalid()
+            elif not may_listen(
+                listener, audience(document), await self._caller_chain(conn, listener)
+            ):
                 raise AudioOutOfScope()
             render = await repository.get_render(conn, document.render_id)
         assert render is not None
         return DocumentAudioState(document, render)
 
-    async def stored_audio(
+    async def _link_key(self) -> bytes:
+        configured = self.studio.settings.link_signing_key
+        if configured is not None:
+            return configured.get_secret_value().encode()
+        async with self.database.connection() as conn:
+            return await repository.link_signing_key(conn)
+
+    async def link(
         self, principal: Principal, document_id: uuid.UUID, audio_format: AudioFormat
+    ) -> AudioLink:
+        """URLs that play the audio without a token (for <audio> elements), for a while."""
+        await self.state(principal, document_id)
+        expires = int(time.time()) + self.studio.settings.link_ttl_s
+        signature = link_signature(await self._link_key(), document_id, audio_format, expires)
+        query = urlencode(
+            {"format": audio_format.value, "expires": expires, "signature": signature}
+        )
+        return AudioLink(
+            url=f"/documents/{document_id}/audio?{query}",
+            stream_url=f"/documents/{document_id}/audio/stream?{query}",
+            expires_at=datetime.fromtimestamp(expires, UTC),
+        )
+
+    async def link_pass(
+        self, document_id: uuid.UUID, audio_format: AudioFormat, expires: int, signature: str
+    ) -> LinkPass:
+        key = await self._link_key()
+        if not link_is_valid(key, document_id, audio_format, expires, signature, now=time.time()):
+            raise AudioLinkInvalid()
+        return LinkPass(document_id, audio_format)
+
+    async def stored_audio(
+        self, listener: Listener, document_id: uuid.UUID, audio_format: AudioFormat
     ) -> StoredAudio:
-        state = await self.state(principal, document_id)
+        _check_format(listener, audio_format)
+        state = await self.state(listener, document_id)
         render = state.render
         if render.status in ("pending", "running"):
             raise AudioNotReady(extra={"status": render.status})
@@ -280,11 +347,12 @@ class AudioService:
             position = last + 1
 
     async def stream(
-        self, principal: Principal, document_id: uuid.UUID, audio_format: AudioFormat
+        self, listener: Listener, document_id: uuid.UUID, audio_format: AudioFormat
     ) -> AudioStream:
         """The audio from its first byte: the stored file once rendered, otherwise what is
         rendered so far followed by the rest as it comes."""
-        state = await self.state(principal, document_id)
+        _check_format(listener, audio_format)
+        state = await self.state(listener, document_id)
         render = state.render
         if render.status == "failed":
             raise AudioFailed()

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from sotay_common.events.content import DocumentKind
@@ -56,6 +56,11 @@ class VoiceSettings(ServiceSettings):
     )
     render_heartbeat_s: float = 5.0
     render_poll_interval_s: float = 10.0
+
+    link_signing_key: SecretStr | None = Field(
+        default=None, description="Signs audio links; by default a key made once in the database"
+    )
+    link_ttl_s: int = Field(default=6 * 3600, ge=60, description="How long an audio link works")
 
     stream_poll_interval_s: float = 0.3
     stream_max_wait_s: float = Field(
