@@ -188,3 +188,29 @@ async def test_archiving_during_a_render_stops_it_and_leaves_no_files(
     for audio_format in AudioFormat:
         assert not await studio.audio_store.exists(render_file_key(render_id, audio_format))
     assert [r["event_type"] for r in published_types] == ["audio.withdrawn.v1"]
+
+
+async def test_a_text_sent_by_reference_is_read_from_the_content_store(
+    database: Database, studio: Studio, consumers: Consumers
+) -> None:
+    key = f"texts/{uuid.uuid4()}/1.txt"
+    await studio.content_store.put(key, REGULATION.encode(), content_type="text/plain")
+    by_reference = published(REGULATION, text_ref=key)
+    missing = published(NEWS, kind=DocumentKind.ANNOUNCEMENT, text_ref=f"texts/{uuid.uuid4()}")
+    await consumers.deliver(by_reference)
+    await consumers.deliver(missing)
+    worker = RenderWorker(database, studio)
+    assert await worker.run_next()
+    assert await worker.run_next()
+    async with database.connection() as conn:
+        statuses = {
+            r["id"]: (r["status"], r["error_code"], r["duration_s"])
+            for r in await conn.fetch(
+                "SELECT d.id, r.status, r.error_code, r.duration_s"
+                " FROM documents d JOIN renders r ON r.id = d.render_id"
+            )
+        }
+    status, error, duration = statuses[by_reference.document_id]
+    assert (status, error) == ("succeeded", None)
+    assert duration > len(REGULATION.split()) / 5
+    assert statuses[missing.document_id][:2] == ("pending", "document_text_missing")  # retried

@@ -94,6 +94,7 @@ def status_out(state: DocumentAudioState) -> AudioStatusOut:
     return AudioStatusOut(
         document_id=document.id,
         version=document.version,
+        render_id=render.id,
         status=render.status,
         status_label=RENDER_STATUS_LABELS[render.status],
         engine=render.engine,

@@ -37,6 +37,7 @@ class ChapterOut(BaseModel):
 class AudioStatusOut(BaseModel):
     document_id: uuid.UUID
     version: int
+    render_id: uuid.UUID = Field(description="Shared by documents with the same text and voice")
     status: RenderStatus
     status_label: str
     engine: str
