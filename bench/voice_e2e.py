@@ -119,20 +119,23 @@ class Publisher:
 
     async def _over_http(self, content: ServiceProcess, text: str) -> uuid.UUID:
         async with httpx.AsyncClient(base_url=content.url, headers=self.headers) as client:
-            body = {"kind": "resolution", "title": text.split("\n", 1)[0][:200]}
+            body = {"kind": "study_topic", "title": text.split("\n", 1)[0][:200]}
             draft = await client.post(
                 "/documents", json=body | {"body_format": "text", "body": text}
             )
-            draft.raise_for_status()
+            if draft.status_code != 201:
+                raise RuntimeError(f"content refused the draft: {draft.text}")
             document_id = draft.json()["id"]
-            (await client.post(f"/documents/{document_id}/publish")).raise_for_status()
+            published = await client.post(f"/documents/{document_id}/publish")
+            if published.status_code != 201:
+                raise RuntimeError(f"content refused to publish: {published.text}")
         return uuid.UUID(document_id)
 
     async def _on_kafka(self, text: str) -> uuid.UUID:
         event = DocumentPublishedV1(
             document_id=uuid.uuid4(),
             version=1,
-            kind=DocumentKind.RESOLUTION,
+            kind=DocumentKind.STUDY_TOPIC,
             title=text.split("\n", 1)[0][:200],
             scope=DocumentScope(organization_id=None),
             content_hash=hashlib.sha256(text.encode()).hexdigest(),
