@@ -91,7 +91,7 @@ def start_service(
         extra={
             **tokens.service_env(prefix),
             f"{prefix}KAFKA_TOPIC_PARTITIONS": "4",
-            f"{prefix}LOG_LEVEL": "WARNING",
+            f"{prefix}LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
             # Both services see one store: voice reads texts sent by reference from it.
             f"{prefix}STORAGE_URL": f"file://{folder / name}",
             "VOICE_CONTENT_STORE_URL": f"file://{folder / 'content'}",
@@ -262,6 +262,7 @@ def main() -> int:
     admin = tokens.system_admin()
     with ExitStack() as stack, servers() as running:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-voice-")))
+        print(f"logs in {folder}", file=sys.stderr)
         name = f"bench_voice_{uuid.uuid4().hex[:8]}"
         database_url = asyncio.run(create_database(running.pg_admin_dsn, name))
         voice = start_service("voice", running, database_url, tokens, folder)

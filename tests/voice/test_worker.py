@@ -68,6 +68,8 @@ async def test_a_published_document_is_rendered_stored_and_announced(
     assert 0 < first < second < render.duration_s
 
     [row] = await outbox(database, "voice.audio")
+    assert render.source_record is not None
+    assert row.headers["correlation_id"] == render.source_record["headers"]["correlation_id"]
     rendered = AudioRenderedV1.model_validate_json(row.payload)
     assert (rendered.document_id, rendered.version, rendered.voice) == (event.document_id, 1, "vi")
     assert {f.format: f.size_bytes for f in rendered.formats} == {

@@ -21,8 +21,8 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
-from contextlib import closing, suppress
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +30,12 @@ from typing import Any
 import asyncpg
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from sotay_common.context import (
+    accept_correlation_id,
+    accept_traceparent,
+    correlation_id_var,
+    traceparent_var,
+)
 from sotay_common.db import Database
 from sotay_common.events import dead_letter_topic
 from sotay_common.events.content import DocumentPublishedV1
@@ -151,11 +157,16 @@ class RenderWorker:
             claimed = await repository.claim_render(tx.conn, self.settings.render_stale_after_s)
         if claimed is None:
             return False
+        with _traced_as_its_source(claimed.render):
+            await self._run_claimed(claimed)
+        return True
+
+    async def _run_claimed(self, claimed: ClaimedRender) -> None:
         render = claimed.render
         log = {"render_id": str(render.id), "attempt": render.attempts}
         if render.attempts > self.settings.render_max_attempts:
             await self._give_up(claimed, INTERRUPTED, "the worker stopped during every attempt")
-            return True
+            return
         logger.info("render started", extra=log)
         started = time.perf_counter()
         try:
@@ -171,7 +182,6 @@ class RenderWorker:
         else:
             self.metrics.outcomes.labels("succeeded").inc()
             self.metrics.seconds.observe(time.perf_counter() - started)
-        return True
 
     async def seconds_until_due(self) -> float | None:
         async with self.database.connection() as conn:
@@ -392,6 +402,22 @@ async def _dead_letter(
     with suppress(KeyError, ValueError):
         event_id = uuid.UUID(headers["ce_id"])
         await repository.forget_inbox_entry(conn, group, event_id)
+
+
+@contextmanager
+def _traced_as_its_source(render: Render) -> Iterator[None]:
+    """Logs and events of a render carry the correlation id (and trace) of the event that
+    asked for it."""
+    headers = (render.source_record or {}).get("headers", {})
+    correlation = correlation_id_var.set(
+        accept_correlation_id(headers.get("correlation_id") or render.id.hex)
+    )
+    trace = traceparent_var.set(accept_traceparent(headers.get("traceparent")))
+    try:
+        yield
+    finally:
+        correlation_id_var.reset(correlation)
+        traceparent_var.reset(trace)
 
 
 def _render_in_thread(
