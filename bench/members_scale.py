@@ -181,6 +181,7 @@ async def search_latency(database: Database, conn: asyncpg.Connection, queries: 
     service = MembersService(database, today=lambda: TODAY)
     by_kind: dict[str, list[float]] = defaultdict(list)
     results: list[int] = []
+    orderings: dict[str, int] = defaultdict(int)
     for scope in ("country", "province"):
         for kind, query in query_mix(names, cards, queries // 2, rng):
             principal = (
@@ -198,6 +199,8 @@ async def search_latency(database: Database, conn: asyncpg.Connection, queries: 
             by_kind[f"{scope}/{kind}"].append(elapsed)
             by_kind["all"].append(elapsed)
             results.append(len(page.items))
+            for item in page.items[:1]:
+                orderings[item.match.value] += 1
     print(f"{'query kind':<28}{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}")
     for kind in sorted(by_kind):
         values = by_kind[kind]
@@ -205,11 +208,27 @@ async def search_latency(database: Database, conn: asyncpg.Connection, queries: 
             f"{kind:<28}{len(values):>6}{statistics.median(values):>10.1f}"
             f"{percentile(values, 0.95):>10.1f}{percentile(values, 0.99):>10.1f}"
         )
-    print(f"queries with at least one result: {sum(1 for r in results if r) / len(results):.1%}")
+    print(
+        f"queries with at least one result: {sum(1 for r in results if r) / len(results):.1%};"
+        f" first pages by name: {orderings['name']}, broad (record order): {orderings['record']}"
+    )
 
 
 async def run(args: argparse.Namespace, dsn: str, folder: Path) -> None:
     setup = await connect(dsn, SCHEMA)
+    if args.reuse:
+        await apply_migrations(
+            setup,
+            SCHEMA,
+            common_migrations() + load_migrations("members", files("sotay_members") / "migrations"),
+        )
+        pool = await create_pool(dsn, SCHEMA, min_size=2, max_size=10)
+        members = await setup.fetchval("SELECT count(*) FROM members")
+        print(f"reusing {args.data}: {members:,} members")
+        await search_latency(Database(pool=pool, source="/bench"), setup, args.queries)
+        await setup.close()
+        await pool.close()
+        return
     migrations = common_migrations() + load_migrations(
         "members", files("sotay_members") / "migrations"
     )
@@ -255,10 +274,14 @@ def main() -> None:
     parser.add_argument("--provinces", type=int, default=63)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--queries", type=int, default=2000)
+    parser.add_argument(
+        "--data", type=Path, help="keep the cluster here (default: a temporary folder)"
+    )
+    parser.add_argument("--reuse", action="store_true", help="search the members already in --data")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir="/var/tmp") as tmp:
         folder = Path(tmp)
-        cluster = PostgresCluster(folder / "pg", durable=True, settings=PG_SETTINGS)
+        cluster = PostgresCluster(args.data or folder / "pg", durable=True, settings=PG_SETTINGS)
         cluster.ensure_initialized()
         cluster.start()
         try:

@@ -1,4 +1,5 @@
 import uuid
+from dataclasses import replace
 
 import asyncpg
 import pytest
@@ -6,7 +7,7 @@ import pytest
 from sotay_common.events.members import MemberStatus
 from sotay_members import repository
 from sotay_members.domain import name_search_forms
-from sotay_members.repository import MemberSearch
+from sotay_members.repository import Cursor, Match, MemberSearch
 from tests.members.conftest import MakeMember
 from tests.members.support import Tree
 
@@ -45,50 +46,81 @@ async def test_counts_cover_the_subtree(
     assert (counts.member_count, counts.active_member_count) == (2, 1)
 
 
-async def search(conn: asyncpg.Connection, text: str, **kwargs: object) -> list[str]:
-    forms = name_search_forms(text)
-    found = await repository.search_members(
-        conn,
-        MemberSearch(folded_tokens=forms.tokens, **kwargs),  # type: ignore[arg-type]
+async def all_pages(conn: asyncpg.Connection, search: MemberSearch) -> list[tuple[str, Match]]:
+    found: list[tuple[str, Match]] = []
+    after: Cursor | None = None
+    while True:
+        page = await repository.search_members(conn, replace(search, after=after, limit=3))
+        found += [(item.member.full_name, item.match) for item in page.items]
+        if page.next is None:
+            return found
+        after = page.next
+
+
+async def names(
+    conn: asyncpg.Connection,
+    text: str,
+    *,
+    organization_id: uuid.UUID | None = None,
+    within: uuid.UUID | None = None,
+) -> list[str]:
+    search = MemberSearch(
+        folded_tokens=name_search_forms(text).tokens, organization_id=organization_id, within=within
     )
-    return [item.member.full_name for item in found]
+    found = await all_pages(conn, search)
+    return [name for name, _ in found]
 
 
-async def test_name_search_ignores_diacritics_and_word_order(
+async def test_names_typed_in_order_come_first_then_names_holding_every_word(
+    conn: asyncpg.Connection, tree: Tree, make_member: MakeMember
+) -> None:
+    created = {}
+    for name in (
+        "Trần Văn Hòa",
+        "Nguyễn Thị Hòa",
+        "Nguyễn Văn Hóa",
+        "Hòa Văn Nguyễn",
+        "Nguyễn Hòa",
+        "Nguyễn Văn Hòa Bình",
+        "Lê Văn Hoà",
+    ):
+        created[name] = await make_member(tree.cell_a, full_name=name)
+    found = await all_pages(conn, MemberSearch(folded_tokens=["nguyen", "van", "hoa"]))
+    assert found == [
+        ("Nguyễn Văn Hóa", Match.PREFIX),
+        ("Nguyễn Văn Hòa Bình", Match.PREFIX),
+        ("Hòa Văn Nguyễn", Match.WORDS),
+    ]
+    # as the user types: the last word may be a beginning
+    assert await names(conn, "nguyen v") == ["Nguyễn Văn Hóa", "Nguyễn Văn Hòa Bình"]
+    others = sorted((n for n in created if n != "Hòa Văn Nguyễn"), key=lambda n: created[n].id)
+    assert await names(conn, "hoa") == ["Hòa Văn Nguyễn", *others]
+
+
+async def test_scope_and_accents_narrow_every_tier(
     conn: asyncpg.Connection, tree: Tree, make_member: MakeMember
 ) -> None:
     for name in ("Nguyễn Thị Hòa", "Nguyễn Văn Hóa", "Trần Hoà Bình", "Lê Thị Hoa"):
         await make_member(tree.cell_a, full_name=name)
-    assert await search(conn, "hoa", within=tree.commune.id) == [
-        "Lê Thị Hoa",
-        "Nguyễn Thị Hòa",
-        "Nguyễn Văn Hóa",
-        "Trần Hoà Bình",
-    ]
-    assert await search(conn, "thi nguyen", organization_id=tree.cell_a.id) == ["Nguyễn Thị Hòa"]
-    assert await search(conn, "hoa", within=tree.other_district.id) == []
-    accented = await repository.search_members(
-        conn, MemberSearch(folded_tokens=["hoa"], accented_words=["hòa"], within=tree.province.id)
+    await make_member(tree.other_cell, full_name="Nguyễn Thị Hòa")
+    assert await names(conn, "thi nguyen", organization_id=tree.cell_a.id) == ["Nguyễn Thị Hòa"]
+    assert await names(conn, "hoa", within=tree.other_district.id) == ["Nguyễn Thị Hòa"]
+    accented = await all_pages(
+        conn, MemberSearch(folded_tokens=["hoa"], accented_words=["hòa"], within=tree.district.id)
     )
-    assert [i.member.full_name for i in accented] == ["Nguyễn Thị Hòa", "Trần Hoà Bình"]
+    assert sorted(name for name, _ in accented) == ["Nguyễn Thị Hòa", "Trần Hoà Bình"]
 
 
 async def test_keyset_pages_cover_everything_once(
     conn: asyncpg.Connection, tree: Tree, make_member: MakeMember
 ) -> None:
-    for i in range(7):
-        await make_member(tree.cell_b, full_name=f"Phạm Văn {chr(ord('A') + i)}ư")
-    seen: list[uuid.UUID] = []
-    after = None
-    while True:
-        page = await repository.search_members(
-            conn, MemberSearch(organization_id=tree.cell_b.id, after=after, limit=3)
-        )
-        seen += [item.member.id for item in page]
-        if len(page) < 3:
-            break
-        after = (page[-1].name_key, page[-1].member.id)
-    assert len(seen) == len(set(seen)) == 7
+    expected = [f"Phạm Văn {chr(ord('A') + i)}ư" for i in range(7)]
+    for name in reversed(expected):
+        await make_member(tree.cell_b, full_name=name)
+    found = await all_pages(conn, MemberSearch(organization_id=tree.cell_b.id))
+    assert [name for name, _ in found] == expected
+    typed = await all_pages(conn, MemberSearch(folded_tokens=["pham", "van"]))
+    assert [name for name, _ in typed] == expected
 
 
 async def test_history_is_append_only(

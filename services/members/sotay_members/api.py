@@ -244,6 +244,7 @@ async def search_members(
                 organization_id=item.member.organization_id,
                 organization_name=item.organization_name,
                 positions=item.member.positions,
+                match=item.match.value,
             )
             for item in page.items
         ],

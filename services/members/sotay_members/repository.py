@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import date
+from enum import StrEnum
 from typing import Any
 
 import asyncpg
@@ -370,6 +371,18 @@ async def update_member(
     return _member(row)
 
 
+class Match(StrEnum):
+    PREFIX = "prefix"  # the name starts with the words as typed (in name order)
+    WORDS = "words"  # the name holds every word, anywhere (in record order)
+
+
+@dataclass(frozen=True)
+class Cursor:
+    match: Match
+    name_key: str
+    member_id: uuid.UUID
+
+
 @dataclass(frozen=True)
 class MemberSearch:
     folded_tokens: Sequence[str] = ()
@@ -379,7 +392,7 @@ class MemberSearch:
     within: uuid.UUID | None = None  # an organisation whose subtree holds the members
     member_id: uuid.UUID | None = None
     statuses: Sequence[MemberStatus] = ()
-    after: tuple[str, uuid.UUID] | None = None
+    after: Cursor | None = None
     limit: int = 20
 
 
@@ -388,44 +401,114 @@ class MemberListItem:
     member: Member
     name_key: str
     organization_name: str
+    match: Match
 
 
-async def search_members(conn: asyncpg.Connection, search: MemberSearch) -> list[MemberListItem]:
-    """Members ordered by folded name then id, keyset-paginated. Only the conditions in use are
-    in the SQL, so each query shape gets a plan of its own."""
-    conditions: list[str] = []
-    args: list[Any] = []
+@dataclass(frozen=True)
+class SearchPage:
+    items: list[MemberListItem]
+    next: Cursor | None
 
-    def arg(value: Any) -> str:
-        args.append(value)
-        return f"${len(args)}"
 
-    if search.folded_tokens:
-        conditions.append(f"m.name_tokens @> {arg(list(search.folded_tokens))}::text[]")
+class _Query:
+    """Accumulates conditions and their arguments."""
+
+    def __init__(self) -> None:
+        self.conditions: list[str] = []
+        self.args: list[Any] = []
+
+    def arg(self, value: Any) -> str:
+        self.args.append(value)
+        return f"${len(self.args)}"
+
+    @property
+    def where(self) -> str:
+        return f"WHERE {' AND '.join(self.conditions)}" if self.conditions else ""
+
+
+def _filters(search: MemberSearch, *, whole_words: bool = True) -> _Query:
+    query = _Query()
+    add, arg = query.conditions.append, query.arg
+    if search.folded_tokens and whole_words:
+        add(f"m.name_tokens @> {arg(list(search.folded_tokens))}::text[]")
     if search.accented_words:
-        conditions.append(f"m.name_words @> {arg(list(search.accented_words))}::text[]")
+        add(f"m.name_words @> {arg(list(search.accented_words))}::text[]")
     if search.party_card_number:
-        conditions.append(f"m.party_card_number = {arg(search.party_card_number)}")
+        add(f"m.party_card_number = {arg(search.party_card_number)}")
     if search.member_id:
-        conditions.append(f"m.id = {arg(search.member_id)}")
+        add(f"m.id = {arg(search.member_id)}")
     if search.organization_id is not None:
-        conditions.append(f"m.organization_id = {arg(search.organization_id)}")
+        add(f"m.organization_id = {arg(search.organization_id)}")
     if search.within is not None:
-        conditions.append(f"m.ancestor_ids @> ARRAY[{arg(search.within)}::uuid]")
+        add(f"m.ancestor_ids @> ARRAY[{arg(search.within)}::uuid]")
     if search.statuses:
-        conditions.append(f"m.status = ANY({arg([s.value for s in search.statuses])}::text[])")
-    if search.after is not None:
-        key, last_id = search.after
-        conditions.append(f"(m.name_key, m.id) > ({arg(key)}, {arg(last_id)})")
-    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        add(f"m.status = ANY({arg([s.value for s in search.statuses])}::text[])")
+    return query
+
+
+async def _fetch(
+    conn: asyncpg.Connection, query: _Query, order: str, limit: int, match: Match
+) -> list[MemberListItem]:
     rows = await conn.fetch(
-        f"SELECT {', '.join('m.' + c.strip() for c in _MEMBER_COLUMNS.split(','))},"
+        f"SELECT {', '.join('m.' + name for name in _MEMBER_FIELDS)},"
         f" m.name_key, o.name AS organization_name"
         f" FROM members m JOIN organizations o ON o.id = m.organization_id"
-        f" {where} ORDER BY m.name_key, m.id LIMIT {arg(search.limit)}",
-        *args,
+        f" {query.where} ORDER BY {order} LIMIT {query.arg(limit)}",
+        *query.args,
     )
-    return [MemberListItem(_member(r), r["name_key"], r["organization_name"]) for r in rows]
+    return [MemberListItem(_member(r), r["name_key"], r["organization_name"], match) for r in rows]
+
+
+def _page(items: list[MemberListItem], limit: int) -> SearchPage:
+    if len(items) <= limit:
+        return SearchPage(items, None)
+    last = items[limit - 1]
+    return SearchPage(items[:limit], Cursor(last.match, last.name_key, last.member.id))
+
+
+async def search_members(conn: asyncpg.Connection, search: MemberSearch) -> SearchPage:
+    """A page of members, keyset-paginated; only the conditions in use are in the SQL, so each
+    query shape gets a plan of its own.
+
+    Without name words: in name order. With them, first the names that start with the words as
+    typed (a range on the name index: bounded work, in name order), then the other names that
+    hold every word anywhere, in record order. Sorting every match of a broad search by name,
+    or walking the name index for words that cluster in name order (surnames come first), costs
+    unbounded work at national scale; these two plans do not."""
+    after = search.after
+    if not search.folded_tokens:
+        query = _filters(search)
+        if after is not None:
+            query.conditions.append(
+                f"(m.name_key, m.id) > ({query.arg(after.name_key)}, {query.arg(after.member_id)})"
+            )
+        return _page(
+            await _fetch(conn, query, "m.name_key, m.id", search.limit + 1, Match.PREFIX),
+            search.limit,
+        )
+    prefix = " ".join(search.folded_tokens)
+    items: list[MemberListItem] = []
+    if after is None or after.match is Match.PREFIX:
+        # the range implies the words; the last one may be only begun (search as you type)
+        query = _filters(search, whole_words=False)
+        query.conditions.append(
+            f"m.name_key >= {query.arg(prefix)} AND m.name_key < {query.arg(prefix + '~')}"
+        )
+        if after is not None:
+            query.conditions.append(
+                f"(m.name_key, m.id) > ({query.arg(after.name_key)}, {query.arg(after.member_id)})"
+            )
+        items = await _fetch(conn, query, "m.name_key, m.id", search.limit + 1, Match.PREFIX)
+        if len(items) > search.limit:
+            return _page(items, search.limit)
+    query = _filters(search)
+    query.conditions.append(
+        f"NOT (m.name_key >= {query.arg(prefix)} AND m.name_key < {query.arg(prefix + '~')})"
+    )
+    if after is not None and after.match is Match.WORDS:
+        query.conditions.append(f"m.id > {query.arg(after.member_id)}")
+    items += await _fetch(conn, query, "m.id", search.limit + 1 - len(items), Match.WORDS)
+    return _page(items, search.limit)
 
 
 # -- history ------------------------------------------------------------------------------------

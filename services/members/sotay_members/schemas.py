@@ -171,6 +171,10 @@ class MemberSummary(BaseModel):
     organization_id: uuid.UUID
     organization_name: str
     positions: list[Position]
+    match: Literal["prefix", "words"] = Field(
+        description="prefix: the name starts with the words as typed (these come first, in name"
+        " order); words: the name holds every word elsewhere (then, in record order)"
+    )
 
 
 class MemberPage(BaseModel):

@@ -48,7 +48,14 @@ from sotay_members.domain import (
     normalise_name,
     read_scope,
 )
-from sotay_members.repository import MemberListItem, MemberSearch, NewMember, OrganizationCounts
+from sotay_members.repository import (
+    Cursor,
+    Match,
+    MemberListItem,
+    MemberSearch,
+    NewMember,
+    OrganizationCounts,
+)
 from sotay_members.schemas import (
     HistoryCreate,
     MemberCreate,
@@ -101,16 +108,18 @@ class MemberPageResult:
     next_cursor: str | None
 
 
-def encode_cursor(name_key: str, member_id: uuid.UUID) -> str:
-    raw = json.dumps([name_key, str(member_id)], ensure_ascii=False).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def encode_cursor(cursor: Cursor) -> str:
+    raw = json.dumps(
+        [cursor.match.value, cursor.name_key, str(cursor.member_id)], ensure_ascii=False
+    )
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[str, uuid.UUID]:
+def decode_cursor(cursor: str) -> Cursor:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        name_key, member_id = json.loads(raw)
-        return str(name_key), uuid.UUID(member_id)
+        match, name_key, member_id = json.loads(raw)
+        return Cursor(Match(match), str(name_key), uuid.UUID(member_id))
     except (ValueError, TypeError) as exc:
         raise BadRequest("Con trỏ phân trang không hợp lệ.", code="invalid_cursor") from exc
 
@@ -526,15 +535,12 @@ class MembersService:
         limit = max(1, min(query.limit, MAX_PAGE))
         async with self.database.connection() as conn:
             search = await self._scoped_search(conn, principal, query)
-            search = replace(search, limit=limit + 1)
+            search = replace(search, limit=limit)
             if query.cursor:
                 search = replace(search, after=decode_cursor(query.cursor))
-            rows = await repository.search_members(conn, search)
-        next_cursor = None
-        if len(rows) > limit:
-            rows = rows[:limit]
-            next_cursor = encode_cursor(rows[-1].name_key, rows[-1].member.id)
-        return MemberPageResult(rows, next_cursor)
+            page = await repository.search_members(conn, search)
+        next_cursor = encode_cursor(page.next) if page.next else None
+        return MemberPageResult(page.items, next_cursor)
 
     async def _scoped_search(
         self, conn: asyncpg.Connection, principal: Principal, query: SearchQuery
