@@ -12,7 +12,7 @@ and the CPU time the voice process and its espeak-ng children used meanwhile: on
 machine, CPU s / cores is about what an idle one would need.
 
     .venv/bin/python -m bench.voice_e2e                   # 3 runs of 1,000 words
-    .venv/bin/python -m bench.voice_e2e --words 4000 --runs 1 --via kafka
+    .venv/bin/python -m bench.voice_e2e --words 4000 --runs 1 --via kafka --broker kafka
 
 `--via content` publishes over the content service's API (POST /documents, then
 /publish); `--via kafka` puts `document.published.v1` on Kafka as the content service would.
@@ -70,12 +70,12 @@ def process_cpu_seconds(pid: int) -> float:
 
 
 @contextmanager
-def servers() -> Iterator[ServersForTests]:
+def servers(broker: str) -> Iterator[ServersForTests]:
     existing = ServersForTests.from_env()
     if existing is not None:
         yield existing
         return
-    with running_test_servers(REPO / ".run" / "bench-voice", "kafka") as started:
+    with running_test_servers(REPO / ".run" / "bench-voice", broker) as started:
         yield started
 
 
@@ -254,13 +254,16 @@ def main() -> int:
     parser.add_argument(
         "--via", choices=["content", "kafka"], default="content" if content_installed else "kafka"
     )
+    parser.add_argument(
+        "--broker", choices=["tansu", "kafka"], default="tansu", help="tansu: as make run"
+    )
     args = parser.parse_args()
     if args.via == "content" and not content_installed:
         parser.error("the content service (sotay_content.app) is not installed")
 
     tokens = DevTokens.generate()
     admin = tokens.system_admin()
-    with ExitStack() as stack, servers() as running:
+    with ExitStack() as stack, servers(args.broker) as running:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-voice-")))
         print(f"logs in {folder}", file=sys.stderr)
         name = f"bench_voice_{uuid.uuid4().hex[:8]}"
@@ -275,7 +278,10 @@ def main() -> int:
         load_before = os.getloadavg()
         runs = asyncio.run(bench(publisher, voice, admin, args.words, args.runs))
 
-    print(f"publish via {args.via}; load average before {load_before}, after {os.getloadavg()}")
+    print(
+        f"publish via {args.via}, broker {running.broker_kind};"
+        f" load average before {load_before}, after {os.getloadavg()}"
+    )
     print(f"on {os.cpu_count()} CPUs; espeak-ng voice vi, Ogg Opus 24 kb/s + MP3 32 kb/s")
     header = (
         f"{'words':>6} {'audio s':>8} {'1st audio s':>11} {'streamed s':>10} {'ready s':>8}"

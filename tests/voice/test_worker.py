@@ -165,6 +165,35 @@ async def test_a_render_that_keeps_killing_its_worker_fails_and_is_dead_lettered
     assert dead.headers["dlq_attempts"] == "3"
 
 
+async def started(database: Database) -> None:
+    """Until the running render has stored its first increment."""
+    async with asyncio.timeout(30):
+        while True:
+            async with database.connection() as conn:
+                if await conn.fetchval("SELECT chunks_done FROM renders"):
+                    return
+            await asyncio.sleep(0.01)
+
+
+async def test_a_stopping_worker_gives_its_render_back_unspent(
+    fresh_database: FreshSchema, studio: Studio
+) -> None:
+    database = fresh_database.database
+    await Consumers(database, studio).deliver(published("\n".join([REGULATION] * 20)))
+    worker = asyncio.create_task(RenderWorker(database, studio).run_next())
+    await started(database)
+    worker.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await worker
+    async with database.connection() as conn:
+        row = await conn.fetchrow("SELECT status, attempts, lease FROM renders")
+        assert await conn.fetchval("SELECT count(*) FROM render_parts") == 0
+    assert (row["status"], row["attempts"], row["lease"]) == ("pending", 0, None)
+    assert await RenderWorker(database, studio).run_next()
+    async with database.connection() as conn:
+        assert await conn.fetchval("SELECT status FROM renders") == "succeeded"
+
+
 async def test_archiving_during_a_render_stops_it_and_leaves_no_files(
     fresh_database: FreshSchema, studio: Studio
 ) -> None:
@@ -173,13 +202,7 @@ async def test_archiving_during_a_render_stops_it_and_leaves_no_files(
     event = published("\n".join([REGULATION] * 20))
     await consumers.deliver(event)
     worker = asyncio.create_task(RenderWorker(database, studio).run_next())
-    async with asyncio.timeout(30):
-        while True:
-            async with database.connection() as conn:
-                chunks_done = await conn.fetchval("SELECT chunks_done FROM renders")
-            if chunks_done:
-                break
-            await asyncio.sleep(0.01)
+    await started(database)
     await consumers.deliver(archived(event.document_id))
     assert await worker
     async with database.connection() as conn:

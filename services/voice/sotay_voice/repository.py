@@ -296,6 +296,20 @@ async def retry_render_later(
     return bool(done)
 
 
+async def release_render(conn: asyncpg.Connection, render_id: uuid.UUID, lease: uuid.UUID) -> bool:
+    """Gives a render back to the queue at once (the worker is stopping), the attempt unspent."""
+    done = await conn.fetchval(
+        "UPDATE renders SET status = 'pending', lease = NULL, not_before = now(),"
+        " attempts = greatest(attempts - 1, 0)"
+        " WHERE id = $1 AND lease = $2 AND status = 'running' RETURNING true",
+        render_id,
+        lease,
+    )
+    if done:
+        await conn.execute("DELETE FROM render_parts WHERE render_id = $1", render_id)
+    return bool(done)
+
+
 async def fail_render(
     conn: asyncpg.Connection,
     render_id: uuid.UUID,

@@ -176,6 +176,10 @@ class RenderWorker:
         except LeaseLost:
             logger.info("render abandoned: lease lost or audio withdrawn", extra=log)
             self.metrics.outcomes.labels("abandoned").inc()
+        except asyncio.CancelledError:
+            # The service is stopping: another worker may take the render at once.
+            await asyncio.shield(self._release(render))
+            raise
         except Exception as exc:
             logger.warning("render failed", extra={**log, "error": repr(exc)})
             await self._after_failure(claimed, exc)
@@ -325,6 +329,14 @@ class RenderWorker:
         return files
 
     # -- failures ----------------------------------------------------------------------------
+
+    async def _release(self, render: Render) -> None:
+        with suppress(Exception):
+            async with self.database.transaction() as tx:
+                await repository.release_render(tx.conn, render.id, _lease(render))
+            logger.info(
+                "render given back: the worker is stopping", extra={"render_id": str(render.id)}
+            )
 
     async def _after_failure(self, claimed: ClaimedRender, error: Exception) -> None:
         render = claimed.render
