@@ -2,7 +2,7 @@
 encoder works on the previous chunk, and encoded bytes come out chunk by chunk."""
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Generator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -31,8 +31,15 @@ class DocumentRenderer:
         self.engine = engine
         self.options = options
         self.timeline: Timeline | None = None
+        self._encoder: DocumentEncoder | None = None
 
-    def stream(self, chunks: list[SpeechChunk]) -> Iterator[dict[AudioFormat, bytes]]:
+    def progress(self) -> Timeline:
+        """Duration and chapters encoded so far (between increments of `stream`)."""
+        if self._encoder is None:
+            return Timeline(0.0, [])
+        return self._encoder.timeline()
+
+    def stream(self, chunks: list[SpeechChunk]) -> Generator[dict[AudioFormat, bytes]]:
         if not chunks:
             raise EncodingError("nothing to render")
         encoder: DocumentEncoder | None = None
@@ -46,7 +53,8 @@ class DocumentRenderer:
                     ):
                         pending.append(pool.submit(self._synthesize, next_chunk))
                     audio = pending.popleft().result()
-                    encoder = encoder or self._encoder(audio.sample_rate)
+                    encoder = encoder or self._new_encoder(audio.sample_rate)
+                    self._encoder = encoder
                     yield encoder.add(
                         audio, pause_after_s=chunk.pause_after_s, chapter=chunk.chapter
                     )
@@ -73,5 +81,5 @@ class DocumentRenderer:
     def _synthesize(self, chunk: SpeechChunk) -> PcmAudio:
         return self.engine.synthesize(chunk.text, voice=self.options.voice, rate=self.options.rate)
 
-    def _encoder(self, sample_rate: int) -> DocumentEncoder:
+    def _new_encoder(self, sample_rate: int) -> DocumentEncoder:
         return DocumentEncoder(sample_rate, self.options.formats, self.options.target_lufs)
