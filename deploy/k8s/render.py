@@ -34,6 +34,7 @@ class Service:
     consumes: list[str] = field(default_factory=list)
     groups: list[str] = field(default_factory=list)
     storage: bool = False
+    reads_content_store: bool = False  # texts sent by reference (claim check)
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -82,6 +83,7 @@ SERVICES = [
         consumes=["content.document", "members.organization"],
         groups=["voice.render", "voice.organizations"],
         storage=True,
+        reads_content_store=True,
     ),
     Service(
         "assistant",
@@ -93,6 +95,7 @@ SERVICES = [
         produces=["assistant.index"],
         consumes=["content.document", "members.organization"],
         groups=["assistant.index", "assistant.organizations"],
+        reads_content_store=True,
         extra_env={"ASSISTANT_QDRANT_URL": "http://qdrant:6333"},
     ),
 ]
@@ -120,6 +123,15 @@ def deployment(s: Service) -> dict[str, object]:
         },
         {"name": f"{s.prefix}LOG_LEVEL", "value": "INFO"},
     ]
+    if s.reads_content_store:
+        env.append(
+            {
+                "name": f"{s.prefix}CONTENT_STORE_URL",
+                "valueFrom": {
+                    "configMapKeyRef": {"name": "sotay-common", "key": "content_storage_url"}
+                },
+            }
+        )
     if s.storage:
         env.append(
             {

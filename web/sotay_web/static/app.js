@@ -110,8 +110,10 @@ async function openDocument(id) {
     if (state.services.includes("voice")) {
       try {
         const chapters = await api("voice", `/documents/${id}/audio/chapters`);
-        const list = (chapters.chapters || chapters || []).map((c) => `<a href="#" data-seek="${c.offset_seconds ?? c.start_s}">${escapeHtml(c.title)}</a>`).join("");
-        audio = `<audio id="player" controls preload="none" src="/api/voice/documents/${id}/audio"></audio><div class="toc">${list}</div>`;
+        // an <audio> element cannot send the token: the service gives a signed, expiring link
+        const link = await api("voice", `/documents/${id}/audio/link`);
+        const list = (chapters.chapters || []).filter((c) => c.offset_seconds !== null).map((c) => `<a href="#" data-seek="${c.offset_seconds}">${escapeHtml(c.title)}</a>`).join("");
+        audio = `<audio id="player" controls preload="none" src="/api/voice${link.url}"></audio><div class="toc">${list}</div>`;
       } catch { audio = '<p class="muted">Bản đọc đang được chuẩn bị.</p>'; }
     }
     view.innerHTML = `<div class="card"><h2>${escapeHtml(document_.title)}</h2>${audio}<div class="toc">${toc}</div><div class="body">${document_.html || escapeHtml(document_.body || document_.text || "").replace(/\n/g, "<br>")}</div></div>`;
