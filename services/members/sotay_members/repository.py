@@ -483,11 +483,10 @@ def _starts_with(query: _Query, column: str, text: str) -> str:
 
 
 def _starts_with_words(query: _Query, column: str, words: Sequence[str]) -> str:
+    """The key is the words, or starts with them and a space: bytewise, and with keys made of
+    [a-z0-9 ] only, that is exactly the range [text, text + '!') (' ' < '!'), one index range."""
     text = " ".join(words)
-    return (
-        f"({column} = {query.arg(text)}"
-        f" OR ({column} >= {query.arg(text + ' ')} AND {column} < {query.arg(text + '!')}))"
-    )
+    return f"({column} >= {query.arg(text)} AND {column} < {query.arg(text + '!')})"
 
 
 def _all_words(query: _Query, words: Sequence[str]) -> str:
