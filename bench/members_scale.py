@@ -210,7 +210,7 @@ async def search_latency(database: Database, conn: asyncpg.Connection, queries: 
         )
     print(
         f"queries with at least one result: {sum(1 for r in results if r) / len(results):.1%};"
-        f" first pages by name: {orderings['name']}, broad (record order): {orderings['record']}"
+        f" how the first result matched: {dict(sorted(orderings.items()))}"
     )
 
 
