@@ -46,11 +46,23 @@ async def test_counts_cover_the_subtree(
     assert (counts.member_count, counts.active_member_count) == (2, 1)
 
 
-async def all_pages(conn: asyncpg.Connection, search: MemberSearch) -> list[tuple[str, Match]]:
+@pytest.fixture(params=[10**9, -1], ids=["ranked", "walked"])
+def small_match_set(request: pytest.FixtureRequest) -> int:
+    """Both search strategies, which must give the same pages: the match set ranked at once,
+    or the name indexes walked tier by tier."""
+    value: int = request.param
+    return value
+
+
+async def all_pages(
+    conn: asyncpg.Connection, search: MemberSearch, small_match_set: int
+) -> list[tuple[str, Match]]:
     found: list[tuple[str, Match]] = []
     after: Cursor | None = None
     while True:
-        page = await repository.search_members(conn, replace(search, after=after, limit=3))
+        page = await repository.search_members(
+            conn, replace(search, after=after, limit=3), small_match_set=small_match_set
+        )
         found += [(item.member.full_name, item.match) for item in page.items]
         if page.next is None:
             return found
@@ -60,6 +72,7 @@ async def all_pages(conn: asyncpg.Connection, search: MemberSearch) -> list[tupl
 async def names(
     conn: asyncpg.Connection,
     text: str,
+    small_match_set: int,
     *,
     organization_id: uuid.UUID | None = None,
     within: uuid.UUID | None = None,
@@ -67,12 +80,12 @@ async def names(
     search = MemberSearch(
         folded_tokens=name_search_forms(text).tokens, organization_id=organization_id, within=within
     )
-    found = await all_pages(conn, search)
+    found = await all_pages(conn, search, small_match_set)
     return [name for name, _ in found]
 
 
 async def test_names_come_by_how_they_match_the_typed_words(
-    conn: asyncpg.Connection, tree: Tree, make_member: MakeMember
+    conn: asyncpg.Connection, tree: Tree, make_member: MakeMember, small_match_set: int
 ) -> None:
     for name in (
         "Trần Văn Hòa",
@@ -86,14 +99,14 @@ async def test_names_come_by_how_they_match_the_typed_words(
     ):
         await make_member(tree.cell_a, full_name=name)
     search = MemberSearch(folded_tokens=["nguyen", "van", "hoa"])
-    assert await all_pages(conn, search) == [
+    assert await all_pages(conn, search, small_match_set) == [
         ("Nguyễn Văn Hóa", Match.PREFIX),
         ("Nguyễn Văn Hòa Bình", Match.PREFIX),
         ("Nguyễn Văn Tâm Hòa", Match.ENDS),
         ("Hòa Văn Nguyễn", Match.WORDS),
     ]
     # a given name: names that end with it, given name first (the order of name lists)
-    assert await all_pages(conn, MemberSearch(folded_tokens=["hoa"])) == [
+    assert await all_pages(conn, MemberSearch(folded_tokens=["hoa"]), small_match_set) == [
         ("Hòa Văn Nguyễn", Match.PREFIX),
         ("Nguyễn Hòa", Match.SUFFIX),
         ("Nguyễn Văn Tâm Hòa", Match.SUFFIX),
@@ -104,7 +117,12 @@ async def test_names_come_by_how_they_match_the_typed_words(
         ("Nguyễn Văn Hòa Bình", Match.WORDS),
     ]
     # middle and given name
-    assert [n for n, _ in await all_pages(conn, MemberSearch(folded_tokens=["van", "hoa"]))] == [
+    assert [
+        n
+        for n, _ in await all_pages(
+            conn, MemberSearch(folded_tokens=["van", "hoa"]), small_match_set
+        )
+    ] == [
         "Lê Văn Hoà",
         "Nguyễn Văn Hóa",
         "Trần Văn Hòa",
@@ -113,7 +131,7 @@ async def test_names_come_by_how_they_match_the_typed_words(
         "Nguyễn Văn Tâm Hòa",
     ]
     # as the user types: the last word may be only begun
-    assert await names(conn, "nguyen v") == [
+    assert await names(conn, "nguyen v", small_match_set) == [
         "Nguyễn Văn Hóa",
         "Nguyễn Văn Hòa Bình",
         "Nguyễn Văn Tâm Hòa",
@@ -121,29 +139,65 @@ async def test_names_come_by_how_they_match_the_typed_words(
 
 
 async def test_scope_and_accents_narrow_every_tier(
-    conn: asyncpg.Connection, tree: Tree, make_member: MakeMember
+    conn: asyncpg.Connection, tree: Tree, make_member: MakeMember, small_match_set: int
 ) -> None:
     for name in ("Nguyễn Thị Hòa", "Nguyễn Văn Hóa", "Trần Hoà Bình", "Lê Thị Hoa"):
         await make_member(tree.cell_a, full_name=name)
     await make_member(tree.other_cell, full_name="Nguyễn Thị Hòa")
-    assert await names(conn, "thi nguyen", organization_id=tree.cell_a.id) == ["Nguyễn Thị Hòa"]
-    assert await names(conn, "hoa", within=tree.other_district.id) == ["Nguyễn Thị Hòa"]
+    assert await names(conn, "thi nguyen", small_match_set, organization_id=tree.cell_a.id) == [
+        "Nguyễn Thị Hòa"
+    ]
+    assert await names(conn, "hoa", small_match_set, within=tree.other_district.id) == [
+        "Nguyễn Thị Hòa"
+    ]
     accented = await all_pages(
-        conn, MemberSearch(folded_tokens=["hoa"], accented_words=["hòa"], within=tree.district.id)
+        conn,
+        MemberSearch(folded_tokens=["hoa"], accented_words=["hòa"], within=tree.district.id),
+        small_match_set,
     )
     assert sorted(name for name, _ in accented) == ["Nguyễn Thị Hòa", "Trần Hoà Bình"]
 
 
-async def test_keyset_pages_cover_everything_once(
-    conn: asyncpg.Connection, tree: Tree, make_member: MakeMember
+async def test_a_last_word_typed_with_diacritics_is_a_whole_word(
+    conn: asyncpg.Connection, tree: Tree, make_member: MakeMember, small_match_set: int
 ) -> None:
-    expected = [f"Phạm Văn {chr(ord('A') + i)}ư" for i in range(7)]
+    for name in ("Nguyễn Hoàng Hòa", "Nguyễn Hòa Bình", "Nguyễn Hoa", "Nguyễn Văn Hòa"):
+        await make_member(tree.cell_a, full_name=name)
+    search = MemberSearch(
+        folded_tokens=["nguyen", "hoa"], accented_words=["nguyễn", "hòa"], last_word_complete=True
+    )
+    assert await all_pages(conn, search, small_match_set) == [
+        ("Nguyễn Hòa Bình", Match.PREFIX),
+        ("Nguyễn Hoàng Hòa", Match.ENDS),
+        ("Nguyễn Văn Hòa", Match.ENDS),
+    ]
+    begun = MemberSearch(folded_tokens=["nguyen", "hoa"])  # "hoa" may begin "Hoàng"
+    assert [n for n, _ in await all_pages(conn, begun, small_match_set)][:3] == [
+        "Nguyễn Hoa",
+        "Nguyễn Hòa Bình",
+        "Nguyễn Hoàng Hòa",
+    ]
+
+
+async def test_keyset_pages_cover_everything_once(
+    conn: asyncpg.Connection, tree: Tree, make_member: MakeMember, small_match_set: int
+) -> None:
+    expected = [f"Phạm Văn {chr(ord('A') + i)}ư" for i in range(6)]
     for name in reversed(expected):
         await make_member(tree.cell_b, full_name=name)
-    found = await all_pages(conn, MemberSearch(organization_id=tree.cell_b.id))
+    found = await all_pages(conn, MemberSearch(organization_id=tree.cell_b.id), small_match_set)
     assert [name for name, _ in found] == expected
-    typed = await all_pages(conn, MemberSearch(folded_tokens=["pham", "van"]))
+    typed = await all_pages(conn, MemberSearch(folded_tokens=["pham", "van"]), small_match_set)
     assert [name for name, _ in typed] == expected
+    # a page (of 3) that ends exactly where the first tier does
+    for name in ("Lê Văn Phạm", "Trần Phạm"):
+        await make_member(tree.cell_a, full_name=name)
+    given = await all_pages(conn, MemberSearch(folded_tokens=["pham"]), small_match_set)
+    assert given == [
+        *[(name, Match.PREFIX) for name in expected],
+        ("Trần Phạm", Match.SUFFIX),  # given name first: "pham tran" < "pham van le"
+        ("Lê Văn Phạm", Match.SUFFIX),
+    ]
 
 
 async def test_history_is_append_only(

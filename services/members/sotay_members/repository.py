@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
@@ -397,6 +398,7 @@ class Cursor:
 class MemberSearch:
     folded_tokens: Sequence[str] = ()
     accented_words: Sequence[str] = ()
+    last_word_complete: bool = False  # typed with diacritics: a whole word, not one begun
     party_card_number: str | None = None
     organization_id: uuid.UUID | None = None
     within: uuid.UUID | None = None  # an organisation whose subtree holds the members
@@ -496,63 +498,197 @@ def _all_words(query: _Query, words: Sequence[str]) -> str:
 @dataclass(frozen=True)
 class _Tier:
     match: Match
-    condition: Callable[[_Query, Sequence[str]], str]
+    condition: Callable[[_Query, Sequence[str], bool], str]  # (query, words, last complete)
     order_key: str | None  # None: record order
 
 
+def _prefix(query: _Query, words: Sequence[str], last_word_complete: bool) -> str:
+    if last_word_complete:  # "nguyen hoa" then ends at a word boundary, not at "nguyen hoang"
+        return _starts_with_words(query, "m.name_key", words)
+    return _starts_with(query, "m.name_key", " ".join(words))
+
+
 _TIERS = (
-    _Tier(Match.PREFIX, lambda q, w: _starts_with(q, "m.name_key", " ".join(w)), "m.name_key"),
-    _Tier(Match.SUFFIX, lambda q, w: _starts_with_words(q, "m.name_rkey", w[::-1]), "m.name_rkey"),
+    _Tier(Match.PREFIX, _prefix, "m.name_key"),
+    _Tier(
+        Match.SUFFIX, lambda q, w, _: _starts_with_words(q, "m.name_rkey", w[::-1]), "m.name_rkey"
+    ),
     _Tier(
         Match.ENDS,
-        lambda q, w: (
+        lambda q, w, _: (
             f"{_starts_with_words(q, 'm.name_rkey', w[-1:])}"
             f" AND {_starts_with_words(q, 'm.name_key', w[:1])} AND {_all_words(q, w)}"
         ),
         "m.name_rkey",
     ),
-    _Tier(Match.WORDS, _all_words, None),
+    _Tier(Match.WORDS, lambda q, w, _: _all_words(q, w), None),
 )
 
+_RECORD_ORDER = "''"  # the sort key of a tier in record order (then by id)
 
-async def search_members(conn: asyncpg.Connection, search: MemberSearch) -> SearchPage:
+SMALL_MATCH_SET = 1000
+"""Up to this many members estimated to hold the whole words typed (in the caller's scope), a
+search ranks that set in one query; above it, it walks the name indexes tier by tier."""
+
+
+async def search_members(
+    conn: asyncpg.Connection, search: MemberSearch, *, small_match_set: int = SMALL_MATCH_SET
+) -> SearchPage:
     """A page of members, keyset-paginated; only the conditions in use are in the SQL, so each
     query shape gets a plan of its own.
 
-    Without name words: in name order. With them, in tiers, each an index range or lookup with
-    bounded work at national scale: names that start with the words as typed (name order), end
-    with them (given name first), start with the first and end with the last, then the others
-    holding every word (record order). Sorting every match of a broad search by name, or walking
-    the name index for words that cluster in name order, would cost unbounded work."""
-    after = search.after
+    Without name words: in name order. With them, in tiers: names that start with the words as
+    typed (name order), end with them (given name first), start with the first and end with the
+    last, then the others holding every word (record order). Two strategies give the same
+    pages. When the planner expects few members to hold the whole words in the caller's scope
+    (one lookup in the GIN index of words and scope), that set is ranked at once. Otherwise a
+    tier walks its name index in order, which finds a page after a few rows when matches are
+    plentiful; the tiers after the first, whose matches hold every word whole, are ranked from
+    that set instead when it is small. Either strategy alone has unbounded cases at national
+    scale: sorting a broad match set, or walking a name range whose rows the scope or the
+    accents mostly reject."""
     if not search.folded_tokens:
-        query = _filters(search)
-        if after is not None:
-            query.conditions.append(
-                f"(m.name_key, m.id) > ({query.arg(after.sort_key)}, {query.arg(after.member_id)})"
-            )
-        listed = await _fetch(conn, query, "m.name_key", search.limit + 1, Match.PREFIX)
-        return _page(listed, search.limit)
+        return await _search_without_words(conn, search)
     words = list(search.folded_tokens)
     tiers = [t for t in _TIERS if t.match is not Match.ENDS or len(words) > 1]
-    start = 0 if after is None else [t.match for t in tiers].index(after.match)
+    whole = list(words) if search.last_word_complete else words[:-1]
+    if await _few_candidates(conn, search, whole, small_match_set):
+        ranked = await _rank(conn, search, words, tiers, 0, _candidates(search, whole))
+        return _page(ranked, search.limit)
+    start = 0 if search.after is None else [t.match for t in tiers].index(search.after.match)
+    async with conn.transaction():
+        items = await _walk(conn, search, words, tiers, range(start, 1))
+        if len(items) <= search.limit:
+            rest = replace(search, after=None) if start == 0 else search
+            rest = replace(rest, limit=search.limit - len(items))
+            if await _few_candidates(conn, search, words, small_match_set):
+                items += await _rank(conn, rest, words, tiers, 1, _candidates(search, words))
+            else:
+                items += await _walk(conn, rest, words, tiers, range(max(start, 1), len(tiers)))
+    return _page(items, search.limit)
+
+
+async def _search_without_words(conn: asyncpg.Connection, search: MemberSearch) -> SearchPage:
+    query = _filters(search)
+    after = search.after
+    if after is not None:
+        query.conditions.append(
+            f"(m.name_key, m.id) > ({query.arg(after.sort_key)}, {query.arg(after.member_id)})"
+        )
+    listed = await _fetch(conn, query, "m.name_key", search.limit + 1, Match.PREFIX)
+    return _page(listed, search.limit)
+
+
+def _candidates(search: MemberSearch, whole: Sequence[str]) -> _Query:
+    """The caller's filters and the words every match holds whole."""
+    query = _filters(search, whole_words=False)
+    if whole:
+        query.conditions.append(_all_words(query, whole))
+    return query
+
+
+async def _few_candidates(
+    conn: asyncpg.Connection, search: MemberSearch, whole: Sequence[str], small_match_set: int
+) -> bool:
+    """Whether the planner expects few members to hold the `whole` words in the caller's scope.
+    Only conditions it estimates well (one index each) count: with the accents or statuses it
+    multiplies selectivities that are far from independent."""
+    query = _Query()
+    if whole:
+        query.conditions.append(_all_words(query, whole))
+    if search.organization_id is not None:
+        query.conditions.append(f"m.organization_id = {query.arg(search.organization_id)}")
+    if search.within is not None:
+        query.conditions.append(f"m.ancestor_ids @> ARRAY[{query.arg(search.within)}::uuid]")
+    if not query.conditions:
+        return False
+    plan = await conn.fetchval(
+        f"EXPLAIN (FORMAT JSON) SELECT 1 FROM members m {query.where}", *query.args
+    )
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return float(plan[0]["Plan"]["Plan Rows"]) <= small_match_set
+
+
+async def _rank(
+    conn: asyncpg.Connection,
+    search: MemberSearch,
+    words: Sequence[str],
+    tiers: Sequence[_Tier],
+    first: int,
+    query: _Query,
+) -> list[MemberListItem]:
+    """Up to limit + 1 members of tiers `first`.. of a candidate set, in one query: each member
+    ranked by its first tier, the members of earlier tiers left out."""
+    complete = search.last_word_complete
+    query.conditions += [f"NOT ({t.condition(query, words, complete)})" for t in tiers[:first]]
+    ranks = " ".join(
+        f"WHEN {tier.condition(query, words, complete)} THEN {rank}"
+        for rank, tier in enumerate(tiers)
+        if rank >= first
+    )
+    keys = " ".join(  # the outer query sees the inner one's columns, not m
+        f"WHEN {rank} THEN {(tier.order_key or _RECORD_ORDER).removeprefix('m.')}"
+        for rank, tier in enumerate(tiers)
+    )
+    ranked = (
+        f"SELECT {', '.join('m.' + name for name in _MEMBER_FIELDS)}, o.name AS organization_name,"
+        f" m.name_key, m.name_rkey, CASE {ranks} END AS rank"
+        f" FROM members m JOIN organizations o ON o.id = m.organization_id {query.where}"
+    )
+    outer = ["rank IS NOT NULL"]
+    after = search.after
+    if after is not None:
+        rank = [t.match for t in tiers].index(after.match)
+        outer.append(
+            f"(rank, sort_key, id) > ({query.arg(rank)}, {query.arg(after.sort_key)},"
+            f" {query.arg(after.member_id)})"
+        )
+    rows = await conn.fetch(
+        f'SELECT * FROM (SELECT r.*, (CASE rank {keys} END) COLLATE "C" AS sort_key'
+        f" FROM ({ranked}) r) s WHERE {' AND '.join(outer)}"
+        f" ORDER BY rank, sort_key, id LIMIT {query.arg(search.limit + 1)}",
+        *query.args,
+    )
+    return [
+        MemberListItem(_member(r), r["sort_key"], r["organization_name"], tiers[r["rank"]].match)
+        for r in rows
+    ]
+
+
+async def _walk(
+    conn: asyncpg.Connection,
+    search: MemberSearch,
+    words: Sequence[str],
+    tiers: Sequence[_Tier],
+    indexes: range,
+) -> list[MemberListItem]:
+    """Up to limit + 1 members of the tiers at `indexes`, each tier walking its index in
+    order; runs inside a transaction (planner settings are local to it)."""
+    after = search.after
+    complete = search.last_word_complete
     items: list[MemberListItem] = []
-    for index in range(start, len(tiers)):
+    for index in indexes:
         tier = tiers[index]
         # the range implies the words; in the prefix tier the last may be only begun
         query = _filters(search, whole_words=False)
-        query.conditions.append(tier.condition(query, words))
-        query.conditions += [f"NOT ({t.condition(query, words)})" for t in tiers[:index]]
-        if after is not None and index == start:
-            key = tier.order_key or "''"
+        query.conditions.append(tier.condition(query, words, complete))
+        query.conditions += [f"NOT ({t.condition(query, words, complete)})" for t in tiers[:index]]
+        if after is not None and tier.match is after.match:
+            key = tier.order_key or _RECORD_ORDER
             query.conditions.append(
                 f"({key}, m.id) > ({query.arg(after.sort_key)}, {query.arg(after.member_id)})"
             )
+        # An ordered tier walks its name index: the planner, misled by correlated conditions,
+        # would otherwise intersect bitmaps and sort a large match set.
+        bitmaps = "on" if tier.order_key is None else "off"
+        await conn.execute(f"SET LOCAL enable_bitmapscan = {bitmaps}")
         limit = search.limit + 1 - len(items)
         items += await _fetch(conn, query, tier.order_key, limit, tier.match)
         if len(items) > search.limit:
             break
-    return _page(items, search.limit)
+    await conn.execute("SET LOCAL enable_bitmapscan = on")
+    return items
 
 
 # -- history ------------------------------------------------------------------------------------

@@ -555,8 +555,14 @@ class MembersService:
             if not tokens:
                 raise BadRequest("Từ khóa tìm kiếm không hợp lệ.", code="invalid_query")
             # words typed with diacritics must match exactly; the others match any accents
-            accented = [w for w in search_words(text) if fold(w) != w]
-            search = replace(search, folded_tokens=tokens, accented_words=accented)
+            words = search_words(text)
+            accented = [w for w in words if fold(w) != w]
+            search = replace(
+                search,
+                folded_tokens=tokens,
+                accented_words=accented,
+                last_word_complete=bool(words) and fold(words[-1]) != words[-1],
+            )
         scope = read_scope(principal)
         return replace(
             search, **await self._scope_filter(conn, principal, scope, query.organization_id)
