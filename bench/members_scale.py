@@ -7,8 +7,9 @@
    (province → 10 districts → 12 communes → 6 cells each).
 2. One provincial export (CSV) per province, generated with realistic Vietnamese names.
 3. Import: every file through the same import job code the service runs (parse, check every row,
-   check against the database, insert members and one member.created.v1 outbox row each), with
-   --workers jobs at a time, as that many service replicas would. Prints the wall time.
+   check against the database, insert members and one member.created.v1 outbox row each), in
+   --workers processes taking one job at a time, as that many service processes would. Prints
+   the wall time.
 4. Search: --queries name searches through the service layer (MembersService.search_members,
    first page of 20), a mix of full names, partial names, given names, with and without
    diacritics, card numbers, for a system admin (whole country) and a province committee admin
@@ -18,6 +19,7 @@
 import argparse
 import asyncio
 import csv
+import multiprocessing
 import random
 import statistics
 import tempfile
@@ -121,10 +123,14 @@ def write_exports(folder: Path, cells: dict[str, list[str]], total: int) -> list
     return paths
 
 
-async def import_all(database: Database, exports: list[Path], workers: int) -> float:
-    service = ImportService(
-        database, max_bytes=1_000_000_000, max_rows=1_000_000, today=lambda: TODAY
-    )
+def _service(database: Database) -> ImportService:
+    return ImportService(database, max_bytes=1_000_000_000, max_rows=1_000_000, today=lambda: TODAY)
+
+
+async def import_all(database: Database, dsn: str, exports: list[Path], workers: int) -> float:
+    """Submits every export, then runs the import jobs in `workers` processes, one job at a time
+    each, as that many members service processes (replicas or HTTP workers) would."""
+    service = _service(database)
     for path in exports:
         await service.submit(
             admin(),
@@ -134,13 +140,28 @@ async def import_all(database: Database, exports: list[Path], workers: int) -> f
             dry_run=False,
         )
     started = time.perf_counter()
-
-    async def worker() -> None:
-        while await service.run_next():
-            pass
-
-    await asyncio.gather(*(worker() for _ in range(workers)))
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_import_worker, args=(dsn,)) for _ in range(workers)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+        if process.exitcode != 0:
+            raise RuntimeError(f"an import worker exited with {process.exitcode}")
     return time.perf_counter() - started
+
+
+def _import_worker(dsn: str) -> None:
+    async def work() -> None:
+        pool = await create_pool(dsn, SCHEMA, min_size=1, max_size=3)
+        try:
+            service = _service(Database(pool=pool, source="/bench"))
+            while await service.run_next():
+                pass
+        finally:
+            await pool.close()
+
+    asyncio.run(work())
 
 
 def query_mix(
@@ -244,7 +265,7 @@ async def run(args: argparse.Namespace, dsn: str, folder: Path) -> None:
     )
     pool = await create_pool(dsn, SCHEMA, min_size=2, max_size=10)
     database = Database(pool=pool, source="/bench")
-    elapsed = await import_all(database, exports, args.workers)
+    elapsed = await import_all(database, dsn, exports, args.workers)
     jobs = await setup.fetch(
         "SELECT status, count(*), sum(created_count) AS created FROM import_jobs GROUP BY status"
     )

@@ -17,7 +17,6 @@ _TONE_MARKS = {
 _QUALITY_VOWELS = set("ăâêôơư")
 _VOWELS = set("aăâeêioôơuưy")
 _WORD = re.compile(r"\w+", re.UNICODE)
-_SPACES = re.compile(r"\s+")
 
 
 def nfc(text: str) -> str:
@@ -25,7 +24,8 @@ def nfc(text: str) -> str:
 
 
 def collapse_spaces(text: str) -> str:
-    return _SPACES.sub(" ", text).strip()
+    # str.split() splits on the same Unicode whitespace as the pattern \s, several times faster
+    return " ".join(text.split())
 
 
 def fold(text: str) -> str:
