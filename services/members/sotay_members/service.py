@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -796,6 +798,10 @@ class ImportService:
         return True
 
     async def run(self, job: repository.ImportJob, content: bytes) -> None:
+        with _collector_paused():
+            await self._run(job, content)
+
+    async def _run(self, job: repository.ImportJob, content: bytes) -> None:
         progress = _Progress(job.total_rows)
         reporter = asyncio.create_task(self._report_progress(job.id, progress))
         try:
@@ -1011,6 +1017,20 @@ class _Rollback(Exception):
     def __init__(self, outcome: ImportOutcome) -> None:
         super().__init__("rollback")
         self.outcome = outcome
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """An import makes millions of objects that live until it ends, and none of them cyclic
+    garbage; the cyclic collector, triggered by the allocations, would walk them again and
+    again (a third of an import's time in profiles). It runs again when the import ends."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 @dataclass
