@@ -1023,7 +1023,7 @@ class _Rollback(Exception):
 def _collector_paused() -> Iterator[None]:
     """An import makes millions of objects that live until it ends, and none of them cyclic
     garbage; the cyclic collector, triggered by the allocations, would walk them again and
-    again (a third of an import's time in profiles). It runs again when the import ends."""
+    again (a quarter of an import's time, measured). It runs again when the import ends."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
