@@ -12,6 +12,10 @@ from typing import Any
 import asyncpg
 
 from sotay_common.events.content import Chapter, DocumentKind, StructureNode
+from sotay_common.org_tree import adopt_parent_ancestry as adopt_parent_ancestry
+from sotay_common.org_tree import (
+    recompute_descendant_ancestry as recompute_descendant_ancestry,
+)
 from sotay_content.domain import (
     Attachment,
     Document,
@@ -64,37 +68,6 @@ async def upsert_organization(conn: asyncpg.Connection, org: OrganizationNode) -
         org.version,
     )
     return bool(applied)
-
-
-async def adopt_parent_ancestry(conn: asyncpg.Connection, org_id: uuid.UUID) -> None:
-    """An organisation's ancestry is its parent's path when the parent is known: the parent's
-    own events say where it is now, which a child's older snapshot may not."""
-    await conn.execute(
-        "UPDATE organizations c SET ancestor_ids = p.ancestor_ids || p.id"
-        " FROM organizations p WHERE c.id = $1 AND p.id = c.parent_id AND p.id <> c.id"
-        " AND c.id <> ALL (p.ancestor_ids) AND c.ancestor_ids <> p.ancestor_ids || p.id",
-        org_id,
-    )
-
-
-async def recompute_descendant_ancestry(conn: asyncpg.Connection, org_id: uuid.UUID) -> int:
-    """After a move only the moved organisation's event carries its new ancestry: derive its
-    descendants' from `parent_id`. Events of different organisations may arrive out of order,
-    so a transient cycle in `parent_id` is cut rather than followed."""
-    result: str = await conn.execute(
-        "WITH RECURSIVE sub (id, ancestor_ids) AS ("
-        "  SELECT c.id, p.ancestor_ids || p.id FROM organizations c"
-        "  JOIN organizations p ON p.id = c.parent_id WHERE p.id = $1"
-        "  UNION ALL"
-        "  SELECT c.id, sub.ancestor_ids || sub.id FROM organizations c"
-        "  JOIN sub ON c.parent_id = sub.id"
-        "  WHERE c.id <> ALL (sub.ancestor_ids) AND c.id <> $1"
-        ")"
-        " UPDATE organizations o SET ancestor_ids = sub.ancestor_ids, updated_at = now()"
-        " FROM sub WHERE o.id = sub.id AND o.ancestor_ids <> sub.ancestor_ids",
-        org_id,
-    )
-    return int(result.rsplit(" ", 1)[-1])
 
 
 async def get_organization(conn: asyncpg.Connection, org_id: uuid.UUID) -> OrganizationNode | None:
