@@ -45,7 +45,7 @@ def test_removed_text_is_forgotten() -> None:
     assert model.knows("tru")
     model.remove_text(CORPUS)
     assert not model.knows("tru")
-    assert model.restore("chi bo").text == "chi bo"
+    assert model.restore("lien he").text == "lien he"
 
 
 def test_a_syllable_typed_without_its_tone_takes_a_known_tone() -> None:
@@ -60,3 +60,15 @@ def test_unknown_last_words_are_not_corrected_towards_question_endings() -> None
     restored = restorer().restore("giá vàng hôm nay")
     assert restored.tokens[-1] == "nay"
     assert restored.corrected == ()
+
+
+def test_a_typo_that_cannot_be_a_syllable_is_always_corrected() -> None:
+    # "khnog" and "bieu quyte" have no context the corpus knows; a form that is no
+    # Vietnamese syllable is still a typo, so the closest known syllable replaces it
+    restored = restorer().restore("khnog bieu quyte")
+    assert restored.text == "không biểu quyết"
+    assert restored.unknown == ()
+
+
+def test_member_phrases_of_the_paraphrase_table_are_known() -> None:
+    assert DiacriticsRestorer().restore("kem cap").text == "kèm cặp"

@@ -2,7 +2,13 @@ import uuid
 
 from sotay_assistant.chunking import Chunk
 from sotay_assistant.index import Hit
-from sotay_assistant.rerank import RerankSettings, opens_with, rerank
+from sotay_assistant.rerank import (
+    RerankSettings,
+    asked_units,
+    opens_with,
+    rerank,
+    states_quantity,
+)
 from sotay_common.events.content import DocumentKind
 
 
@@ -73,3 +79,31 @@ def test_the_subject_is_looked_for_past_the_numbering_within_the_first_words() -
     assert opens_with("a) Đảng viên dự bị được ...", ["dang", "vien"], 5)
     assert not opens_with("1. Trong mọi trường hợp, chi bộ họp.", ["chi", "bo"], 5)
     assert not opens_with("1. Chi bộ họp.", [], 5)
+
+
+def test_a_khoan_stating_the_asked_quantity_is_preferred_unless_most_do() -> None:
+    question = ("biên", "bản", "phải", "lưu", "trữ", "bao", "nhiêu", "năm")
+    others = [hit(str(n), 0.3, 0.9, 10.0, "Chi bộ ghi biên bản.") for n in range(3, 6)]
+    hits = [
+        hit("2", 0.88, 0.936, 31.4, "2. Biên bản được lưu trên hệ thống trong 05 ngày làm việc."),
+        hit("3", 0.87, 0.936, 31.0, "3. Sổ biên bản được lưu trữ ít nhất 10 năm."),
+        *others,
+    ]
+    assert anchors(rerank(hits, question, RerankSettings()))[:2] == ["3", "2"]
+    crowded = [*hits[:2], *(hit(h.chunk.anchor, 0.3, 0.9, 10.0, "Sau 02 năm.") for h in others)]
+    assert anchors(rerank(crowded, question, RerankSettings()))[:2] == ["2", "3"]
+
+
+def test_the_asked_quantity_is_read_from_the_question() -> None:
+    assert asked_units(("họp", "mấy", "lần", "một", "tháng")) == {"lan"}
+    assert asked_units(("bao", "nhieu", "phut")) == {"phut"}
+    assert "ngay" in asked_units(("gửi", "trong", "bao", "lâu"))
+    assert asked_units(("ai", "chủ", "trì")) == frozenset()
+    assert asked_units(("đóng", "bao", "nhiêu")) == frozenset()
+
+
+def test_a_quantity_is_a_number_or_number_word_before_the_unit() -> None:
+    assert states_quantity("Họp mỗi tháng một lần.", frozenset({"lan"}))
+    assert states_quantity("Không ít hơn 90 phút.", frozenset({"phut"}))
+    assert not states_quantity("Họp mỗi tháng.", frozenset({"lan"}))
+    assert not states_quantity("Họp 2 lần.", frozenset())

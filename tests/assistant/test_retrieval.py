@@ -42,6 +42,19 @@ def test_chat_abbreviations_and_typos_find_the_khoan(demo_knowledge: KnowledgeBa
     assert read.dense_text == "đảng viên chính thức có quyền biểu quyết không"
 
 
+def test_members_wording_finds_the_khoan_worded_otherwise(demo_knowledge: KnowledgeBase) -> None:
+    read = demo_knowledge.read_question("bị xoá tên rồi có đc vào đảng lại ko")
+    assert read.regulation_words == ("kết", "nạp")
+    assert top(demo_knowledge, "bị xoá tên rồi có đc vào đảng lại ko") in {
+        (CHARTER, "dieu-16-khoan-1"),
+        (CHARTER, "dieu-53-khoan-3"),
+    }
+    assert top(demo_knowledge, "Ai kèm cặp người mới vào Đảng trong năm dự bị?") == (
+        CHARTER,
+        "dieu-10-khoan-4",
+    )
+
+
 def test_hits_carry_each_retrievers_score(demo_knowledge: KnowledgeBase) -> None:
     question = "Chi bộ sinh hoạt định kỳ mấy lần một tháng?"
     result = demo_knowledge.search(question)

@@ -2,8 +2,12 @@ from sotay_assistant.vietnamese import (
     bigrams,
     clauses,
     expand_abbreviations,
+    folded,
+    is_syllable,
     normalize_number,
     parse_abbreviations,
+    parse_paraphrases,
+    regulation_wording,
     tokenize,
 )
 
@@ -45,3 +49,22 @@ def test_codes_inside_document_numbers_and_numbers_are_not_abbreviations() -> No
 def test_abbreviation_table_is_extendable() -> None:
     table = parse_abbreviations("# comment\nQĐ\tquyết định\n")
     assert expand_abbreviations("qd kỷ luật", table) == "quyết định kỷ luật"
+
+
+def test_member_phrases_bring_the_regulations_wording() -> None:
+    question = tokenize("bị xóa tên rồi có được vào đảng lại không")
+    assert regulation_wording(question) == ["kết", "nạp"]
+    assert regulation_wording(tokenize("vao dang lai khong")) == ["kết", "nạp"]
+    assert regulation_wording(tokenize("chi bộ họp mấy lần")) == []
+
+
+def test_the_longest_member_phrase_wins() -> None:
+    table = parse_paraphrases([("bị đuổi", "bị khai trừ"), ("bị đuổi khỏi đảng", "khai trừ")])
+    assert regulation_wording(tokenize("tôi bị đuổi khỏi đảng"), table) == ["khai", "trừ"]
+    assert regulation_wording(tokenize("tôi bị đuổi việc"), table) == ["bị", "khai", "trừ"]
+
+
+def test_vietnamese_syllables_are_told_from_typos_and_foreign_words() -> None:
+    words = "nguyễn nghiêng quyền giường khuỷu xoong thuở gìn ươi ơi đảng viên"
+    assert all(is_syllable(word) for word in folded(tokenize(words)))
+    assert not any(is_syllable(word) for word in ["khnog", "abo", "vgng", "hc", "zalo", "online"])

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from sotay_assistant.vietnamese import clauses, is_number, tokenize
+from sotay_assistant.vietnamese import clauses, is_number, is_syllable, paraphrase_rows, tokenize
 from sotay_common.text import fold
 
 _TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323")
@@ -137,12 +137,14 @@ class DiacriticsRestorer:
             return self._accented_candidates(token, key)
         if key in self._forms:
             return [_Candidate(form, 0.0) for form in self._forms[key]]
-        fixes = [
-            _Candidate(form, _TYPO_PENALTY)
-            for neighbour in self._neighbours(key)
-            for form in self._forms[neighbour]
-        ]
-        return [_Candidate(token, 0.0), *fixes]
+        neighbours = self._neighbours(key)
+        if neighbours and not is_syllable(key):
+            # Cannot be Vietnamese ("khnog", "abo"): a typo, whichever fix the context prefers.
+            typed, fix = _TYPO_PENALTY, 0.0
+        else:
+            typed, fix = 0.0, _TYPO_PENALTY
+        fixes = [_Candidate(form, fix) for near in neighbours for form in self._forms[near]]
+        return [_Candidate(token, typed), *fixes]
 
     def _accented_candidates(self, token: str, key: str) -> list[_Candidate]:
         """Typed with diacritics: kept, except a form the corpus never uses and typed without
@@ -244,6 +246,8 @@ def _one_edit(typed: str, known: str) -> bool:
 
 @cache
 def default_seed_phrases() -> str:
-    """Common question phrasing (data/question_phrases.txt), so question words are known."""
+    """Common question phrasing (data/question_phrases.txt) and the ways members say what the
+    regulations name otherwise (data/paraphrases.tsv), so that their words are known."""
     source = resources.files("sotay_assistant").joinpath("data/question_phrases.txt")
-    return source.read_text(encoding="utf-8")
+    said = "\n".join(phrase for phrase, _ in paraphrase_rows())
+    return source.read_text(encoding="utf-8") + "\n" + said

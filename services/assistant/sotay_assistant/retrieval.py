@@ -35,10 +35,13 @@ from sotay_assistant.index import (
 )
 from sotay_assistant.rerank import RerankSettings, rerank
 from sotay_assistant.sparse import Bm25Statistics, Terms, text_terms, token_terms
-from sotay_assistant.vietnamese import expand_abbreviations
+from sotay_assistant.vietnamese import expand_abbreviations, regulation_wording
 from sotay_common.events.content import DocumentPublishedV1
 
 DEFAULT_LIMIT = 10
+# What a word of the regulation's wording weighs in BM25 against the same word typed: it is a
+# likely reading of the question, not what was asked.
+REGULATION_WORDING_WEIGHT = 0.5
 _ENCODE_BATCH = 8  # a question asked meanwhile waits for at most one batch
 
 
@@ -66,10 +69,11 @@ class Question:
     expanded: str  # abbreviations written out
     restoration: Restoration  # diacritics restored, typos fixed
     terms: Terms
+    regulation_words: tuple[str, ...]  # how the regulations say what the question says
 
     @property
     def dense_text(self) -> str:
-        return self.restoration.text
+        return " ".join([*self.restoration.tokens, *self.regulation_words])
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,14 +236,24 @@ class KnowledgeBase:
         expanded = expand_abbreviations(question)
         with self._lock:
             restoration = self.restorer.restore(expanded)
-        return Question(question, expanded, restoration, token_terms(restoration.tokens))
+        tokens = restoration.tokens
+        wording = tuple(regulation_wording(tokens))
+        return Question(question, expanded, restoration, token_terms(tokens), wording)
+
+    def _term_weights(self, read: Question) -> dict[str, float]:
+        """IDF of the question's terms, and of its regulation wording at a lower weight."""
+        weights = self.statistics.term_weights(read.terms)
+        wording = self.statistics.term_weights(token_terms(read.regulation_words))
+        for term, weight in wording.items():
+            weights[term] = max(weights.get(term, 0.0), REGULATION_WORDING_WEIGHT * weight)
+        return weights
 
     def search(
         self, question: str, *, limit: int = DEFAULT_LIMIT, scope: SearchScope | None = None
     ) -> SearchResult:
         read = self.read_question(question)
         with self._lock:
-            weights = self.statistics.term_weights(read.terms)
+            weights = self._term_weights(read)
         sparse = self.statistics.query_vector(weights)
         dense = self.encoder.query(read.dense_text)
         depth = self.reranking.depth if self.reranking else 0

@@ -1,5 +1,6 @@
 """Vietnamese text as the retrievers see it: syllable tokens, folded (accent-free) forms,
-syllable bigrams, and the expansion of the abbreviations members type in chat.
+syllable bigrams, the expansion of the abbreviations members type in chat, and the regulation's
+wording of what members say otherwise ("vào Đảng" for "kết nạp").
 
 A token is one lowercase syllable with canonical tone placement (sotay_common.text), or a
 number written one way: "03" -> "3", "10.000" -> "10000", "0,5" -> "0.5", "10k" -> "10000".
@@ -10,6 +11,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
@@ -72,6 +74,30 @@ def is_number(token: str) -> bool:
     return token[:1].isdigit()
 
 
+def _words(listing: str) -> frozenset[str]:
+    return frozenset(listing.split(" "))
+
+
+_ONSETS = _words("b c ch d g gh gi h k kh l m n ng ngh nh p ph qu r s t th tr v x") | {""}
+_OPEN_RHYMES = _words(
+    "a e i o u y ai ao au ay eo eu ia iu oa oe oi ua ue ui uo uu uy ya "
+    "ieu yeu oai oao oay oeo uay uoi uou uya uyu"
+)
+_CLOSING_NUCLEI = _words("a e i o u y ie ye uo oa oe ua ue uy uye oo")
+_FINALS = _words("c ch m n ng nh p t")
+_RHYMES = _OPEN_RHYMES | {nucleus + final for nucleus in _CLOSING_NUCLEI for final in _FINALS}
+
+
+def is_syllable(folded_token: str) -> bool:
+    """Whether an accent-free token can be a Vietnamese syllable (an onset and a rhyme):
+    "nguoi" and "uoi" can, "khnog" and "abo" cannot. Generous: some forms it accepts are
+    not used, none it rejects is."""
+    return any(
+        folded_token[:split] in _ONSETS and folded_token[split:] in _RHYMES
+        for split in range(min(len(folded_token), 3) + 1)
+    )
+
+
 @cache
 def default_abbreviations() -> Mapping[str, str]:
     """The packaged table (data/abbreviations.tsv): folded abbreviation -> words."""
@@ -81,14 +107,77 @@ def default_abbreviations() -> Mapping[str, str]:
 
 def parse_abbreviations(table: str) -> dict[str, str]:
     """Lines `abbreviation<TAB>expansion`; `#` starts a comment. Keys are folded."""
-    entries: dict[str, str] = {}
+    return {fold(short): nfc(expansion) for short, expansion in _table_rows(table)}
+
+
+def _table_rows(table: str) -> list[tuple[str, str]]:
+    """The `key<TAB>value` pairs of a packaged table; `#` starts a comment."""
+    rows = []
     for line in table.splitlines():
         line = line.split("#", 1)[0].strip()
-        if not line:
-            continue
-        short, expansion = (part.strip() for part in line.split("\t", 1))
-        entries[fold(short)] = nfc(expansion)
-    return entries
+        if line:
+            key, value = (part.strip() for part in line.split("\t", 1))
+            rows.append((key, value))
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class Paraphrase:
+    said: tuple[str, ...]  # how members say it, syllables with diacritics
+    written: tuple[str, ...]  # how the regulations say it
+
+
+Paraphrases = Mapping[tuple[str, ...], Sequence[Paraphrase]]  # by the folded `said`
+
+
+@cache
+def paraphrase_rows() -> tuple[tuple[str, str], ...]:
+    """The packaged table (data/paraphrases.tsv): (member phrase, regulation words) pairs."""
+    source = resources.files("sotay_assistant").joinpath("data/paraphrases.tsv")
+    return tuple(_table_rows(source.read_text(encoding="utf-8")))
+
+
+@cache
+def default_paraphrases() -> Paraphrases:
+    """The packaged table as `regulation_wording` reads it."""
+    return parse_paraphrases(paraphrase_rows())
+
+
+def parse_paraphrases(rows: Iterable[tuple[str, str]]) -> dict[tuple[str, ...], list[Paraphrase]]:
+    table: dict[tuple[str, ...], list[Paraphrase]] = {}
+    for said, written in rows:
+        phrase = Paraphrase(tuple(tokenize(said)), tuple(tokenize(written)))
+        table.setdefault(tuple(folded(phrase.said)), []).append(phrase)
+    return table
+
+
+def regulation_wording(tokens: Sequence[str], table: Paraphrases | None = None) -> list[str]:
+    """The regulation's words for every member phrase found in `tokens`, in question order:
+    ["bị", "xóa", "tên", "có", "được", "vào", "đảng", "lại"] -> ["kết", "nạp"]. A syllable
+    matches with its diacritics ("bộ họp" is not "bỏ họp"), or without any when it has none
+    (diacritics the restorer could not tell)."""
+    table = default_paraphrases() if table is None else table
+    keys = folded(tokens)
+    sizes = sorted({len(phrase) for phrase in table}, reverse=True)
+    words: list[str] = []
+    for start in range(len(keys)):
+        for size in sizes:
+            end = start + size
+            found = _matching_phrase(table, tokens[start:end], keys[start:end])
+            if found is not None:
+                words.extend(found.written)
+                break
+    return words
+
+
+def _matching_phrase(
+    table: Paraphrases, tokens: Sequence[str], keys: Sequence[str]
+) -> Paraphrase | None:
+    for phrase in table.get(tuple(keys), ()):
+        pairs = zip(tokens, phrase.said, keys, strict=True)
+        if all(typed in (said, key) for typed, said, key in pairs):
+            return phrase
+    return None
 
 
 def expand_abbreviations(text: str, table: Mapping[str, str] | None = None) -> str:
