@@ -3,11 +3,12 @@ import uuid
 from sotay_assistant.chunking import Chunk
 from sotay_assistant.index import Hit
 from sotay_assistant.rerank import (
+    AskedAnswer,
     RerankSettings,
-    asked_units,
+    asked_answer,
+    gives_asked_answer,
     opens_with,
     rerank,
-    states_quantity,
 )
 from sotay_common.events.content import DocumentKind
 
@@ -94,16 +95,23 @@ def test_a_khoan_stating_the_asked_quantity_is_preferred_unless_most_do() -> Non
     assert anchors(rerank(crowded, question, RerankSettings()))[:2] == ["2", "3"]
 
 
-def test_the_asked_quantity_is_read_from_the_question() -> None:
-    assert asked_units(("họp", "mấy", "lần", "một", "tháng")) == {"lan"}
-    assert asked_units(("bao", "nhieu", "phut")) == {"phut"}
-    assert "ngay" in asked_units(("gửi", "trong", "bao", "lâu"))
-    assert asked_units(("ai", "chủ", "trì")) == frozenset()
-    assert asked_units(("đóng", "bao", "nhiêu")) == frozenset()
+def test_the_asked_kind_of_answer_is_read_from_the_question() -> None:
+    assert asked_answer(("họp", "mấy", "lần", "một", "tháng")).units == {"lan"}
+    assert asked_answer(("bao", "nhieu", "phut")).units == {"phut"}
+    assert "ngay" in asked_answer(("gửi", "trong", "bao", "lâu")).units
+    assert asked_answer(("ai", "chủ", "trì")) == AskedAnswer()
+    assert asked_answer(("đóng", "bao", "nhiêu")) == AskedAnswer()
+    assert asked_answer(("hồ", "sơ", "gồm", "những", "gì")).enumeration
+    assert asked_answer(("những", "trường", "hợp", "nào", "bị", "xóa", "tên")).enumeration
+    assert not asked_answer(("những", "người", "vắng", "mặt", "phải", "báo", "cáo")).enumeration
 
 
-def test_a_quantity_is_a_number_or_number_word_before_the_unit() -> None:
-    assert states_quantity("Họp mỗi tháng một lần.", frozenset({"lan"}))
-    assert states_quantity("Không ít hơn 90 phút.", frozenset({"phut"}))
-    assert not states_quantity("Họp mỗi tháng.", frozenset({"lan"}))
-    assert not states_quantity("Họp 2 lần.", frozenset())
+def test_a_quantity_or_a_list_is_what_the_passage_gives() -> None:
+    times = AskedAnswer(units=frozenset({"lan"}))
+    assert gives_asked_answer("Họp mỗi tháng một lần.", times)
+    assert gives_asked_answer("Không ít hơn 90 phút.", AskedAnswer(units=frozenset({"phut"})))
+    assert not gives_asked_answer("Họp mỗi tháng.", times)
+    assert not gives_asked_answer("Họp 2 lần.", AskedAnswer())
+    listing = AskedAnswer(enumeration=True)
+    assert gives_asked_answer("1. Hồ sơ gồm:\na) Đơn;\nb) Lý lịch.", listing)
+    assert not gives_asked_answer("1. Hồ sơ gồm đơn và lý lịch.", listing)

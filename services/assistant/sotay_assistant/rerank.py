@@ -10,8 +10,9 @@ gets its fused score
   ("Chi bộ quyết định khiển trách…"), and so does a question ("chi bộ có quyền kỷ luật…"),
   which tells apart sibling Khoản that share the question's words but rule on another body.
   Only when few candidates open so: a subject most of them share ("đảng viên") tells nothing.
-- plus a bonus when it states the quantity the question asks for: "bao nhiêu năm" is answered
-  by a passage saying "10 năm", "bao lâu" by one giving a duration. Again only when few
+- plus a bonus when it gives the kind of answer the question asks for: "bao nhiêu năm" is
+  answered by a passage saying "10 năm", "bao lâu" by one giving a duration, "gồm những gì" by
+  one that lists (points a), b), ... or a lead-in ending in a colon). Again only when few
   candidates do.
 Weights chosen on the dev split of the evaluation set, where each sits on a plateau of equally
 good values (the middle is taken); see bench/assistant.py for both splits.
@@ -20,6 +21,7 @@ good values (the middle is taken); see bench/assistant.py for both splits.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -35,13 +37,25 @@ class RerankSettings:
     dense_gap_weight: float = 10.0
     subject_weight: float = 0.25
     subject_syllables: int = 2  # the question's first syllables...
-    subject_window: int = 5  # ...found among the passage's first words
+    subject_window: int = 3  # ...found among the passage's first words
     subject_max_share: float = 0.3  # of the candidates opening so, beyond which it tells nothing
-    quantity_weight: float = 0.25
-    quantity_max_share: float = 0.3
+    answer_kind_weight: float = 0.25
+    answer_kind_max_share: float = 0.3
+
+
+@dataclass(frozen=True, slots=True)
+class AskedAnswer:
+    """What kind of answer a question wants: a number of `units`, and/or a list."""
+
+    units: frozenset[str] = frozenset()
+    enumeration: bool = False
 
 
 _ASKING_AMOUNT = (("bao", "nhieu"), ("may",))
+_ASKING_LIST = frozenset({"gom"})  # "gồm những gì", "hồ sơ gồm"
+_LIST_PRONOUNS = frozenset({"gi", "ai", "nao"})  # "những ... gì / ai / nào" within a few words
+_LIST_REACH = 4
+_LIST_LAYOUT = re.compile(r":\s*\n|(?:^|\n)\s*[a-zđ]\)")
 _ASKING_DURATION = ("bao", "lau")
 _DURATION_UNITS = frozenset({"phut", "gio", "ngay", "tuan", "thang", "quy", "nam"})
 _NUMBER_WORDS = frozenset({"một", "hai", "ba", "bốn", "sáu", "bảy", "tám", "chín", "mười"})
@@ -58,16 +72,18 @@ def rerank(hits: Sequence[Hit], question: Sequence[str], settings: RerankSetting
     subject = folded(question[: settings.subject_syllables])
     opening = [opens_with(hit.chunk.text, subject, settings.subject_window) for hit in head]
     bonus = settings.subject_weight if _telling(opening, settings.subject_max_share) else 0.0
-    units = asked_units(question)
-    stating = [states_quantity(hit.chunk.text, units) for hit in head]
-    quantity = settings.quantity_weight if _telling(stating, settings.quantity_max_share) else 0.0
+    asked = asked_answer(question)
+    fitting = [gives_asked_answer(hit.chunk.text, asked) for hit in head]
+    fits_bonus = (
+        settings.answer_kind_weight if _telling(fitting, settings.answer_kind_max_share) else 0.0
+    )
     scores = [
         hit.fused
         + settings.sparse_weight * hit.sparse / best_sparse
         + settings.dense_gap_weight * (hit.dense - best_dense)
         + bonus * opens
-        + quantity * states
-        for hit, opens, states in zip(head, opening, stating, strict=True)
+        + fits_bonus * fits
+        for hit, opens, fits in zip(head, opening, fitting, strict=True)
     ]
     order = sorted(range(len(head)), key=lambda i: scores[i], reverse=True)
     return [*(head[i] for i in order), *tail]
@@ -88,27 +104,34 @@ def _telling(marks: Sequence[bool], max_share: float) -> bool:
     return 0 < sum(marks) <= max_share * len(marks)
 
 
-def asked_units(question: Sequence[str]) -> frozenset[str]:
-    """Folded units of the quantity a question asks for: "mấy tháng" -> {"thang"}, "bao lâu"
-    -> every unit of time; empty when it asks for none."""
+def asked_answer(question: Sequence[str]) -> AskedAnswer:
+    """The kind of answer a question wants: "mấy tháng" -> a number of months, "bao lâu" -> a
+    duration, "gồm những gì" -> a list; neither for the rest."""
     keys = folded(question)
     units: set[str] = set()
-    for start in range(len(keys)):
+    enumeration = False
+    for start, key in enumerate(keys):
         if tuple(keys[start : start + 2]) == _ASKING_DURATION:
             units |= _DURATION_UNITS
         for asking in _ASKING_AMOUNT:
             end = start + len(asking)
             if tuple(keys[start:end]) == asking and end < len(keys):
                 units.add(keys[end])
-    return frozenset(units)
+        reach = keys[start + 1 : start + 1 + _LIST_REACH]
+        if key in _ASKING_LIST or (key == "nhung" and _LIST_PRONOUNS.intersection(reach)):
+            enumeration = True
+    return AskedAnswer(frozenset(units), enumeration)
 
 
-def states_quantity(passage: str, units: frozenset[str]) -> bool:
-    """Whether the passage gives a number of one of `units` ("90 phút", "một lần")."""
-    if not units:
+def gives_asked_answer(passage: str, asked: AskedAnswer) -> bool:
+    """Whether the passage gives a number of one of the asked units ("90 phút", "một lần"),
+    or, when a list is asked for, is laid out as one."""
+    if asked.enumeration and _LIST_LAYOUT.search(passage):
+        return True
+    if not asked.units:
         return False
     tokens = tokenize(passage)
     return any(
-        (is_number(count) or count in _NUMBER_WORDS) and fold(unit) in units
+        (is_number(count) or count in _NUMBER_WORDS) and fold(unit) in asked.units
         for count, unit in itertools.pairwise(tokens)
     )
