@@ -114,4 +114,6 @@ def test_a_quantity_or_a_list_is_what_the_passage_gives() -> None:
     assert not gives_asked_answer("Họp 2 lần.", AskedAnswer())
     listing = AskedAnswer(enumeration=True)
     assert gives_asked_answer("1. Hồ sơ gồm:\na) Đơn;\nb) Lý lịch.", listing)
+    assert gives_asked_answer("II. Hạn chế\n1. Họp hình thức.\n2. Ít thảo luận.", listing)
     assert not gives_asked_answer("1. Hồ sơ gồm đơn và lý lịch.", listing)
+    assert gives_asked_answer("18% hồ sơ nộp quá hạn.", AskedAnswer(units=frozenset({"phan"})))

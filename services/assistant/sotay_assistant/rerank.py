@@ -39,7 +39,7 @@ class RerankSettings:
     subject_syllables: int = 2  # the question's first syllables...
     subject_window: int = 3  # ...found among the passage's first words
     subject_max_share: float = 0.3  # of the candidates opening so, beyond which it tells nothing
-    answer_kind_weight: float = 0.25
+    answer_kind_weight: float = 0.5
     answer_kind_max_share: float = 0.3
 
 
@@ -56,6 +56,8 @@ _ASKING_LIST = frozenset({"gom"})  # "gồm những gì", "hồ sơ gồm"
 _LIST_PRONOUNS = frozenset({"gi", "ai", "nao"})  # "những ... gì / ai / nào" within a few words
 _LIST_REACH = 4
 _LIST_LAYOUT = re.compile(r":\s*\n|(?:^|\n)\s*[a-zđ]\)")
+_LIST_ITEM = re.compile(r"(?:^|\n)\s*(?:\d+\.|[-•])\s")  # two or more make a list
+_PERCENT = re.compile(r"\d\s*%")
 _ASKING_DURATION = ("bao", "lau")
 _DURATION_UNITS = frozenset({"phut", "gio", "ngay", "tuan", "thang", "quy", "nam"})
 _NUMBER_WORDS = frozenset({"một", "hai", "ba", "bốn", "sáu", "bảy", "tám", "chín", "mười"})
@@ -126,10 +128,14 @@ def asked_answer(question: Sequence[str]) -> AskedAnswer:
 def gives_asked_answer(passage: str, asked: AskedAnswer) -> bool:
     """Whether the passage gives a number of one of the asked units ("90 phút", "một lần"),
     or, when a list is asked for, is laid out as one."""
-    if asked.enumeration and _LIST_LAYOUT.search(passage):
+    if asked.enumeration and (
+        _LIST_LAYOUT.search(passage) or len(_LIST_ITEM.findall(passage)) >= 2
+    ):
         return True
     if not asked.units:
         return False
+    if "phan" in asked.units and _PERCENT.search(passage):  # "bao nhiêu phần trăm" -> "18%"
+        return True
     tokens = tokenize(passage)
     return any(
         (is_number(count) or count in _NUMBER_WORDS) and fold(unit) in asked.units
