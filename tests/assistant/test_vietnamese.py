@@ -56,6 +56,7 @@ def test_member_phrases_bring_the_regulations_wording() -> None:
     assert regulation_wording(question) == ["kết", "nạp"]
     assert regulation_wording(tokenize("vao dang lai khong")) == ["kết", "nạp"]
     assert regulation_wording(tokenize("chi bộ họp mấy lần")) == []
+    assert regulation_wording(tokenize("dự bị nửa năm")) == ["6", "tháng"]  # months, as written
 
 
 def test_the_longest_member_phrase_wins() -> None:
