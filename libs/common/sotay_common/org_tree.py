@@ -6,8 +6,44 @@ out of order; these keep every `ancestor_ids` consistent with `parent_id` regard
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 
 import asyncpg
+
+
+async def upsert_snapshot(
+    conn: asyncpg.Connection,
+    *,
+    org_id: uuid.UUID,
+    parent_id: uuid.UUID | None,
+    ancestor_ids: Sequence[uuid.UUID],
+    name: str,
+    status: str,
+    version: int,
+    extra: Mapping[str, object] | None = None,
+) -> bool:
+    """Stores a snapshot unless a newer one is already there. True when it was applied.
+    `extra`: further columns a service keeps (names from its own code, never from input)."""
+    columns = {
+        "id": org_id,
+        "parent_id": parent_id,
+        "ancestor_ids": list(ancestor_ids),
+        "name": name,
+        "status": status,
+        "version": version,
+        **(extra or {}),
+    }
+    names = list(columns)
+    updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in names if column != "id")
+    applied = await conn.fetchval(
+        f"INSERT INTO organizations ({', '.join(names)})"
+        f" VALUES ({', '.join(f'${i}' for i in range(1, len(names) + 1))})"
+        f" ON CONFLICT (id) DO UPDATE SET {updates}, updated_at = now()"
+        " WHERE organizations.version < EXCLUDED.version"
+        " RETURNING true",
+        *columns.values(),
+    )
+    return bool(applied)
 
 
 async def adopt_parent_ancestry(conn: asyncpg.Connection, org_id: uuid.UUID) -> None:
@@ -39,3 +75,10 @@ async def recompute_descendant_ancestry(conn: asyncpg.Connection, org_id: uuid.U
         org_id,
     )
     return int(result.rsplit(" ", 1)[-1])
+
+
+async def settle_ancestry(conn: asyncpg.Connection, org_id: uuid.UUID) -> None:
+    """After a snapshot of `org_id` is applied: its ancestry from its parent's, then its
+    descendants' from its own."""
+    await adopt_parent_ancestry(conn, org_id)
+    await recompute_descendant_ancestry(conn, org_id)

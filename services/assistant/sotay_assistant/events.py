@@ -21,6 +21,7 @@ from sotay_common.events import Event
 from sotay_common.events.assistant import AssistantReindexedV1
 from sotay_common.events.content import DocumentArchivedV1, DocumentPublishedV1
 from sotay_common.events.members import OrganizationCreatedV1, OrganizationUpdatedV1
+from sotay_common.org_tree import settle_ancestry
 from sotay_common.runtime import ConsumerDefinition
 
 PUBLISHES: Sequence[type[Event]] = (AssistantReindexedV1,)
@@ -81,8 +82,7 @@ async def on_organization(
         ),
     )
     if applied:
-        await repository.adopt_parent_ancestry(ctx.tx.conn, event.organization_id)
-        await repository.recompute_descendant_ancestry(ctx.tx.conn, event.organization_id)
+        await settle_ancestry(ctx.tx.conn, event.organization_id)
 
 
 CONSUMERS = [

@@ -24,6 +24,7 @@ from sotay_common.events.content import (
     DocumentScope,
 )
 from sotay_common.events.members import OrganizationCreatedV1, OrganizationUpdatedV1
+from sotay_common.org_tree import settle_ancestry
 from sotay_common.runtime import ConsumerDefinition
 from sotay_content import repository
 from sotay_content.domain import OrganizationNode, PublishedVersion
@@ -114,8 +115,7 @@ async def on_organization(
         ),
     )
     if applied:
-        await repository.adopt_parent_ancestry(ctx.tx.conn, event.organization_id)
-        await repository.recompute_descendant_ancestry(ctx.tx.conn, event.organization_id)
+        await settle_ancestry(ctx.tx.conn, event.organization_id)
 
 
 ORGANIZATIONS_GROUP = "content.organizations"

@@ -16,6 +16,7 @@ from sotay_common.org_tree import adopt_parent_ancestry as adopt_parent_ancestry
 from sotay_common.org_tree import (
     recompute_descendant_ancestry as recompute_descendant_ancestry,
 )
+from sotay_common.org_tree import upsert_snapshot
 from sotay_content.domain import (
     Attachment,
     Document,
@@ -52,22 +53,15 @@ def _organization(row: asyncpg.Record) -> OrganizationNode:
 
 async def upsert_organization(conn: asyncpg.Connection, org: OrganizationNode) -> bool:
     """Stores a snapshot unless a newer one is already there. True when it was applied."""
-    applied = await conn.fetchval(
-        "INSERT INTO organizations (id, parent_id, ancestor_ids, name, status, version)"
-        " VALUES ($1, $2, $3, $4, $5, $6)"
-        " ON CONFLICT (id) DO UPDATE SET parent_id = EXCLUDED.parent_id,"
-        "  ancestor_ids = EXCLUDED.ancestor_ids, name = EXCLUDED.name,"
-        "  status = EXCLUDED.status, version = EXCLUDED.version, updated_at = now()"
-        " WHERE organizations.version < EXCLUDED.version"
-        " RETURNING true",
-        org.id,
-        org.parent_id,
-        org.ancestor_ids,
-        org.name,
-        org.status,
-        org.version,
+    return await upsert_snapshot(
+        conn,
+        org_id=org.id,
+        parent_id=org.parent_id,
+        ancestor_ids=org.ancestor_ids,
+        name=org.name,
+        status=org.status,
+        version=org.version,
     )
-    return bool(applied)
 
 
 async def get_organization(conn: asyncpg.Connection, org_id: uuid.UUID) -> OrganizationNode | None:

@@ -17,6 +17,7 @@ from sotay_common.events.members import (
     OrganizationCreatedV1,
     OrganizationUpdatedV1,
 )
+from sotay_common.org_tree import settle_ancestry
 from sotay_common.runtime import ConsumerDefinition
 from sotay_identity import repository
 from sotay_identity.matching import MemberRecord
@@ -70,8 +71,7 @@ async def on_organization(
         ),
     )
     if applied:
-        await repository.adopt_parent_ancestry(ctx.tx.conn, event.organization_id)
-        await repository.recompute_descendant_ancestry(ctx.tx.conn, event.organization_id)
+        await settle_ancestry(ctx.tx.conn, event.organization_id)
 
 
 async def on_member(ctx: HandlerContext, event: MemberCreatedV1 | MemberUpdatedV1) -> None:

@@ -18,6 +18,7 @@ from sotay_common.org_tree import adopt_parent_ancestry as adopt_parent_ancestry
 from sotay_common.org_tree import (
     recompute_descendant_ancestry as recompute_descendant_ancestry,
 )
+from sotay_common.org_tree import upsert_snapshot
 from sotay_identity.committees import ISSUING_TYPES
 from sotay_identity.limits import Rule
 from sotay_identity.matching import MemberRecord
@@ -56,23 +57,16 @@ def _organization(row: Mapping[str, Any]) -> OrganizationNode:
 
 async def upsert_organization(conn: asyncpg.Connection, org: OrganizationNode) -> bool:
     """Stores a snapshot unless a newer one is already there. True when it was applied."""
-    applied = await conn.fetchval(
-        "INSERT INTO organizations (id, parent_id, ancestor_ids, name, type, status, version)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7)"
-        " ON CONFLICT (id) DO UPDATE SET parent_id = EXCLUDED.parent_id,"
-        "  ancestor_ids = EXCLUDED.ancestor_ids, name = EXCLUDED.name, type = EXCLUDED.type,"
-        "  status = EXCLUDED.status, version = EXCLUDED.version, updated_at = now()"
-        " WHERE organizations.version < EXCLUDED.version"
-        " RETURNING true",
-        org.id,
-        org.parent_id,
-        org.ancestor_ids,
-        org.name,
-        org.type.value,
-        org.status,
-        org.version,
+    return await upsert_snapshot(
+        conn,
+        org_id=org.id,
+        parent_id=org.parent_id,
+        ancestor_ids=org.ancestor_ids,
+        name=org.name,
+        status=org.status,
+        version=org.version,
+        extra={"type": org.type.value},
     )
-    return bool(applied)
 
 
 async def get_organization(conn: asyncpg.Connection, org_id: uuid.UUID) -> OrganizationNode | None:
