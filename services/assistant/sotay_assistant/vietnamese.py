@@ -163,6 +163,8 @@ def regulation_wording(tokens: Sequence[str], table: Paraphrases | None = None) 
     for start in range(len(keys)):
         for size in sizes:
             end = start + size
+            if end > len(keys):
+                continue  # a shorter slice is the same as the shorter size, tried later
             found = _matching_phrase(table, tokens[start:end], keys[start:end])
             if found is not None:
                 words.extend(found.written)
