@@ -7,7 +7,7 @@ turn them (and FastAPI's validation errors) into problem responses.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +45,7 @@ class AppError(Exception):
         code: str | None = None,
         errors: Sequence[FieldError] = (),
         extra: dict[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         if detail_vi is not None:
             self.detail_vi = detail_vi
@@ -52,6 +53,7 @@ class AppError(Exception):
             self.code = code
         self.errors = list(errors)
         self.extra = extra or {}
+        self.headers = dict(headers or {})  # set on the problem response (e.g. Retry-After)
         super().__init__(f"{self.code}: {self.detail_vi}")
 
 
@@ -236,6 +238,7 @@ async def _app_error_handler(request: Request, exc: Exception) -> JSONResponse:
         detail=exc.detail_vi,
         errors=exc.errors,
         extra=exc.extra,
+        headers=exc.headers or None,
     )
 
 

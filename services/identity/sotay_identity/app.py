@@ -6,16 +6,14 @@ import asyncio
 import logging
 from importlib.resources import files
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
-from sotay_common.errors import problem_response
 from sotay_common.runtime import BackgroundTask, Runtime, ServiceDefinition, create_service_app
 from sotay_identity.api import router
 from sotay_identity.components import Components
 from sotay_identity.events import PUBLISHES, consumers
 from sotay_identity.registration import RegistrationService
-from sotay_identity.service import AccountsService, TooManyAttempts
+from sotay_identity.service import AccountsService
 from sotay_identity.settings import IdentitySettings
 
 logger = logging.getLogger(__name__)
@@ -64,20 +62,6 @@ def background_tasks(components: Components) -> list[BackgroundTask]:
     return [load_models, retention, bootstrap_admin]
 
 
-async def too_many_attempts(request: Request, exc: Exception) -> JSONResponse:
-    """Like every AppError, plus the Retry-After header."""
-    assert isinstance(exc, TooManyAttempts)
-    return problem_response(
-        request,
-        status=exc.status,
-        code=exc.code,
-        title=exc.title,
-        detail=exc.detail_vi,
-        extra=exc.extra,
-        headers={"Retry-After": str(exc.retry_after)},
-    )
-
-
 def create_app(settings: IdentitySettings | None = None) -> FastAPI:
     settings = settings or IdentitySettings()
     components = Components.from_settings(settings)
@@ -98,5 +82,4 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
     # Identity verifies its own tokens in process, unless the environment names a key or a
     # JWKS URL (the runtime then installs that verifier at start-up).
     app.state.token_verifier = components.keys.verifier(leeway_s=settings.auth_leeway_s)
-    app.add_exception_handler(TooManyAttempts, too_many_attempts)
     return app

@@ -51,7 +51,7 @@ class InvalidCredentials(Unauthenticated):
 
 
 class TooManyAttempts(RateLimited):
-    """429 with Retry-After (the app installs a handler that sets the header)."""
+    """429 with Retry-After."""
 
     code = "too_many_attempts"
     detail_vi = "Bạn đã thử quá nhiều lần. Vui lòng thử lại sau {minutes} phút."
@@ -62,6 +62,7 @@ class TooManyAttempts(RateLimited):
             self.detail_vi.format(minutes=minutes),
             code=code,
             extra={"retry_after_s": retry_after},
+            headers={"Retry-After": str(retry_after)},
         )
         self.retry_after = retry_after
 
