@@ -1,6 +1,6 @@
 import base64
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
@@ -94,6 +94,22 @@ def registration(
     database: Database, components: Components, accounts: AccountsService, clock: Clock
 ) -> RegistrationService:
     return RegistrationService(database, components, accounts, now=clock)
+
+
+RegistrationWith = Callable[[Components], RegistrationService]
+
+
+@pytest.fixture
+def registration_with(
+    database: Database, accounts: AccountsService, clock: Clock
+) -> RegistrationWith:
+    """Registration on other components (see `with_settings`), same database, clock and
+    accounts."""
+
+    def build(components: Components) -> RegistrationService:
+        return RegistrationService(database, components, accounts, now=clock)
+
+    return build
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -22,7 +22,7 @@ from sotay_identity.pipeline import UploadedFrame
 from sotay_identity.registration import Registration, RegistrationService, Started
 from sotay_identity.schemas import RegistrationStart
 from sotay_identity.service import AccountsService
-from tests.identity.conftest import Clock, with_settings
+from tests.identity.conftest import Clock, RegistrationWith, with_settings
 from tests.identity.support.cards import encode_jpeg, scene_without_card
 from tests.identity.support.registration import (
     Tree,
@@ -175,15 +175,14 @@ async def test_a_selfie_of_someone_else_is_rejected_and_nothing_is_kept(
 
 
 async def test_an_uncertain_face_waits_for_a_reviewer_who_approves(
-    database: Any,
+    registration_with: RegistrationWith,
     accounts: AccountsService,
     components: Components,
-    clock: Clock,
     tree: Tree,
     conn: asyncpg.Connection,
 ) -> None:
     strict = with_settings(components, face_threshold=0.99)
-    registration = RegistrationService(database, strict, accounts, now=clock)
+    registration = registration_with(strict)
     member = await add_member(conn, tree.cell)
 
     result = await register(registration, tree, member)
@@ -225,15 +224,13 @@ async def test_an_uncertain_face_waits_for_a_reviewer_who_approves(
 
 
 async def test_a_reviewer_may_reject_with_a_reason(
-    database: Any,
-    accounts: AccountsService,
+    registration_with: RegistrationWith,
     components: Components,
-    clock: Clock,
     tree: Tree,
     conn: asyncpg.Connection,
 ) -> None:
     strict = with_settings(components, face_threshold=0.99)
-    registration = RegistrationService(database, strict, accounts, now=clock)
+    registration = registration_with(strict)
     member = await add_member(conn, tree.cell)
     result = await register(registration, tree, member)
 
@@ -253,10 +250,8 @@ async def test_a_reviewer_may_reject_with_a_reason(
 
 
 async def test_the_record_photo_is_compared_when_it_can_be_read(
-    database: Any,
-    accounts: AccountsService,
+    registration_with: RegistrationWith,
     components: Components,
-    clock: Clock,
     tree: Tree,
     conn: asyncpg.Connection,
     tmp_path: Path,
@@ -265,7 +260,7 @@ async def test_the_record_photo_is_compared_when_it_can_be_read(
     await photos.put("photos/hopper.jpg", encode_jpeg(photo("hopper")))
     with_photos = with_settings(components)
     with_photos.member_photos = photos
-    registration = RegistrationService(database, with_photos, accounts, now=clock)
+    registration = registration_with(with_photos)
     member = await add_member(conn, tree.cell, photo_ref="photos/hopper.jpg")
 
     result = await register(registration, tree, member)
@@ -341,15 +336,13 @@ async def test_the_selfie_step_guards_its_nonce_order_and_deadline(
 
 
 async def test_the_last_failed_attempt_closes_the_session(
-    database: Any,
-    accounts: AccountsService,
+    registration_with: RegistrationWith,
     components: Components,
-    clock: Clock,
     tree: Tree,
     conn: asyncpg.Connection,
 ) -> None:
     one_try = with_settings(components, ekyc_max_selfie_attempts=1)
-    registration = RegistrationService(database, one_try, accounts, now=clock)
+    registration = registration_with(one_try)
     member = await add_member(conn, tree.cell)
     started = await start_with_card(registration, tree, member, card_face="astronaut")
     still = encode_jpeg(photo("astronaut"))  # a still picture: no step is ever seen
@@ -365,15 +358,13 @@ async def test_the_last_failed_attempt_closes_the_session(
 
 
 async def test_card_photos_of_one_number_are_limited(
-    database: Any,
-    accounts: AccountsService,
+    registration_with: RegistrationWith,
     components: Components,
-    clock: Clock,
     tree: Tree,
     conn: asyncpg.Connection,
 ) -> None:
     limited = with_settings(components, ekyc_cards_per_number=1)
-    registration = RegistrationService(database, limited, accounts, now=clock)
+    registration = registration_with(limited)
     member = await add_member(conn, tree.cell)
     card = card_jpeg(card_truth(member, tree.committee), "astronaut")
     first = await registration.start(start_command(), client=CLIENT)
