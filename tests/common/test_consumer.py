@@ -3,12 +3,11 @@ against the real broker."""
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from faststream.kafka import KafkaBroker, TestKafkaBroker
+from faststream.kafka import KafkaBroker
 from faststream.message import StreamMessage
 
 from sotay_common.consumer import EventConsumer, HandlerContext, RetryPolicy, Subscription
@@ -20,6 +19,7 @@ from sotay_common.settings import ServiceSettings
 from sotay_devstack.probe import PROBE_TOPIC, ProbeSentV1
 from sotay_devstack.pytest_plugin import FreshSchema, collect_records, record_headers
 from sotay_devstack.testenv import ServersForTests
+from tests.brokers import running
 
 DLQ = dead_letter_topic(PROBE_TOPIC)
 
@@ -47,19 +47,6 @@ def consumer_for(schema: FreshSchema, broker: KafkaBroker, metrics: Metrics) -> 
         metrics=metrics,
         retry=RetryPolicy(max_attempts=3, backoff_initial_s=0.01, backoff_max_s=0.05),
     )
-
-
-@asynccontextmanager
-async def running(broker: KafkaBroker, in_memory: bool) -> AsyncIterator[KafkaBroker]:
-    if in_memory:
-        async with TestKafkaBroker(broker) as test_broker:
-            yield test_broker
-    else:
-        await broker.start()
-        try:
-            yield broker
-        finally:
-            await broker.stop()
 
 
 @pytest.mark.parametrize("in_memory", [True, False], ids=["in-memory", "real-broker"])

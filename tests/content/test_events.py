@@ -1,18 +1,13 @@
 """Events: what a published version puts on the wire, and the organisation events consumed into
 the read model, in memory (FastStream's TestKafkaBroker) and through the real broker."""
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from faststream.kafka import KafkaBroker, TestKafkaBroker
 
-from sotay_common.consumer import EventConsumer, RetryPolicy
-from sotay_common.events import EventEnvelope, dead_letter_topic, topics
+from sotay_common.events import EventEnvelope, topics
 from sotay_common.events.content import INLINE_TEXT_LIMIT_BYTES, DocumentPublishedV1
 from sotay_common.events.members import (
     OrganizationCreatedV1,
@@ -20,15 +15,13 @@ from sotay_common.events.members import (
     OrganizationType,
     OrganizationUpdatedV1,
 )
-from sotay_common.kafka import BrokerSender, TopicProvisioner, register_consumer
-from sotay_common.metrics import Metrics
-from sotay_common.settings import ServiceSettings
 from sotay_content import events, repository
 from sotay_content.domain import DocumentContent, PublishedVersion
 from sotay_content.publication import render
 from sotay_content.regulations import rebuild_tree
 from sotay_devstack.pytest_plugin import FreshSchema
 from sotay_devstack.testenv import ServersForTests
+from tests.brokers import handled_events, running, service_consumer
 from tests.content.support import CHARTER, many_articles
 
 
@@ -111,43 +104,18 @@ def snapshot(
     }
 
 
-@asynccontextmanager
-async def running(broker: KafkaBroker, in_memory: bool) -> AsyncIterator[KafkaBroker]:
-    if in_memory:
-        async with TestKafkaBroker(broker) as test_broker:
-            yield test_broker
-    else:
-        await broker.start()
-        try:
-            yield broker
-        finally:
-            await broker.stop()
-
-
 @pytest.mark.parametrize("in_memory", [True, False], ids=["in-memory", "real-broker"])
 async def test_organisation_events_build_the_tree_read_model(
     in_memory: bool, fresh_database: FreshSchema, test_servers: ServersForTests
 ) -> None:
-    bootstrap = test_servers.kafka_bootstrap
     topic = topics.MEMBERS_ORGANIZATION
-    if not in_memory:
-        await TopicProvisioner(bootstrap, partitions=2, replication=1).ensure(
-            [topic, dead_letter_topic(topic)]
-        )
-    broker = KafkaBroker(bootstrap, acks="all")
     [definition] = events.CONSUMERS
-    consumer = EventConsumer(
-        group=f"{definition.group}.{uuid.uuid4().hex[:8]}",
-        database=fresh_database.database,
-        subscriptions=definition.subscriptions,
-        dead_letters=BrokerSender(broker),
-        metrics=Metrics("test"),
-        retry=RetryPolicy(max_attempts=2, backoff_initial_s=0.01, backoff_max_s=0.05),
-    )
-    register_consumer(
-        broker,
-        consumer,
-        ServiceSettings(kafka_session_timeout_ms=6000, kafka_heartbeat_interval_ms=300),
+    broker, consumer = await service_consumer(
+        definition,
+        fresh_database.database,
+        test_servers.kafka_bootstrap,
+        in_memory=in_memory,
+        topics=[topic],
     )
     province, district, commune, block = (uuid.uuid4() for _ in range(4))
     created: list[OrganizationCreatedV1 | OrganizationUpdatedV1] = [
@@ -182,16 +150,7 @@ async def test_organisation_events_build_the_tree_read_model(
                 changed_fields=["name"],
             )
         )
-        # The topic is shared with other tests, so count only this test's events.
-        for _ in range(300):
-            handled = await fresh_database.database.fetchval(
-                "SELECT count(*) FROM inbox WHERE consumer = $1 AND event_id = ANY($2::uuid[])",
-                consumer.group,
-                list(sent_ids),
-            )
-            if handled == 6:
-                break
-            await asyncio.sleep(0.1)
+        handled = await handled_events(fresh_database.database, consumer.group, [*sent_ids], 6)
         async with fresh_database.database.connection() as conn:
             district_row = await repository.get_organization(conn, district)
             commune_row = await repository.get_organization(conn, commune)

@@ -2,20 +2,17 @@
 memory (FastStream's TestKafkaBroker) and through the real broker: idempotent, stale versions
 ignored, moves and transfers followed, a member who leaves loses their sessions."""
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
 import asyncpg
 import pytest
-from faststream.kafka import KafkaBroker, TestKafkaBroker
+from faststream.kafka import KafkaBroker
 
-from sotay_common.consumer import EventConsumer, Outcome, Record, RetryPolicy
+from sotay_common.consumer import EventConsumer, Outcome, Record
 from sotay_common.db import Database
-from sotay_common.events import Event, EventEnvelope, dead_letter_topic, topics
+from sotay_common.events import Event, EventEnvelope, topics
 from sotay_common.events.members import (
     MemberCreatedV1,
     MemberStatus,
@@ -26,13 +23,13 @@ from sotay_common.events.members import (
     OrganizationType,
     Position,
 )
-from sotay_common.kafka import BrokerSender, TopicProvisioner, register_consumer
+from sotay_common.kafka import BrokerSender
 from sotay_common.metrics import Metrics
-from sotay_common.settings import ServiceSettings
 from sotay_devstack.pytest_plugin import FreshSchema
 from sotay_devstack.testenv import ServersForTests
 from sotay_identity import events, passwords, repository
 from sotay_identity.tokens import new_refresh_token
+from tests.brokers import handled_events, running, service_consumer
 
 
 def organization(
@@ -68,19 +65,6 @@ def member_fields(member_id: uuid.UUID, org_id: uuid.UUID, version: int, **chang
     return values | changes
 
 
-@asynccontextmanager
-async def running(broker: KafkaBroker, in_memory: bool) -> AsyncIterator[KafkaBroker]:
-    if in_memory:
-        async with TestKafkaBroker(broker) as test_broker:
-            yield test_broker
-    else:
-        await broker.start()
-        try:
-            yield broker
-        finally:
-            await broker.stop()
-
-
 def test_the_read_model_group_subscribes_to_both_member_topics() -> None:
     [definition] = events.consumers("identity.test")
     assert definition.group == "identity.test"
@@ -102,26 +86,13 @@ def test_the_read_model_group_subscribes_to_both_member_topics() -> None:
 async def test_member_events_build_the_read_model(
     in_memory: bool, fresh_database: FreshSchema, test_servers: ServersForTests
 ) -> None:
-    bootstrap = test_servers.kafka_bootstrap
-    wanted = [topics.MEMBERS_ORGANIZATION, topics.MEMBERS_MEMBER]
-    if not in_memory:
-        await TopicProvisioner(bootstrap, partitions=2, replication=1).ensure(
-            [*wanted, *map(dead_letter_topic, wanted)]
-        )
-    broker = KafkaBroker(bootstrap, acks="all")
     [definition] = events.consumers()
-    consumer = EventConsumer(
-        group=f"{definition.group}.{uuid.uuid4().hex[:8]}",
-        database=fresh_database.database,
-        subscriptions=definition.subscriptions,
-        dead_letters=BrokerSender(broker),
-        metrics=Metrics("test"),
-        retry=RetryPolicy(max_attempts=2, backoff_initial_s=0.01, backoff_max_s=0.05),
-    )
-    register_consumer(
-        broker,
-        consumer,
-        ServiceSettings(kafka_session_timeout_ms=6000, kafka_heartbeat_interval_ms=300),
+    broker, consumer = await service_consumer(
+        definition,
+        fresh_database.database,
+        test_servers.kafka_bootstrap,
+        in_memory=in_memory,
+        topics=[topics.MEMBERS_ORGANIZATION, topics.MEMBERS_MEMBER],
     )
     province = organization(
         uuid.uuid4(), "Đảng bộ tỉnh Hòa Bình", OrganizationType.PROVINCE_COMMITTEE
@@ -168,18 +139,8 @@ async def test_member_events_build_the_read_model(
                 key=event.aggregate_id.encode(),
                 headers=headers,
             )
-        # The topics are shared with other tests, so count only this test's events.
         sent_ids = [uuid.UUID(headers["ce_id"]) for headers in envelopes.values()]
-        handled = 0
-        for _ in range(300):
-            handled = await fresh_database.database.fetchval(
-                "SELECT count(*) FROM inbox WHERE consumer = $1 AND event_id = ANY($2::uuid[])",
-                consumer.group,
-                sent_ids,
-            )
-            if handled == 7:
-                break
-            await asyncio.sleep(0.1)
+        handled = await handled_events(fresh_database.database, consumer.group, sent_ids, 7)
         async with fresh_database.database.connection() as conn:
             member = await repository.get_member(conn, member_id)
             facts = await repository.member_facts(conn, member_id)
