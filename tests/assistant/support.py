@@ -158,7 +158,7 @@ async def build_tree(conn: asyncpg.Connection) -> Tree:
         return OrganizationNode(
             id=uuid.uuid4(),
             parent_id=parent.id if parent else None,
-            ancestor_ids=parent.path if parent else [],
+            ancestor_ids=parent.path_ids if parent else [],
             name=name,
             status="active",
             version=1,

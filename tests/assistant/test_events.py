@@ -118,4 +118,4 @@ async def test_the_organisation_read_model_follows_a_move_down_the_subtree(
     await deliver(database, on_organization, org_event(commune, province, [province]))  # stale
     node = await repository.get_organization(conn, cell)
     assert node is not None
-    assert node.path == [province, other, commune, cell]
+    assert node.path_ids == [province, other, commune, cell]

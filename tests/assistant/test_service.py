@@ -64,7 +64,7 @@ async def test_the_answer_quotes_the_khoan_and_is_kept_in_the_askers_history(
     highlighted = main["text"][main["highlight"]["start"] : main["highlight"]["end"]]
     assert highlighted == "c) Đảng viên hưởng lương hưu: 0,5% lương hưu;"
     assert all(c["role"] == "see_also" for c in see_also)
-    assert record.organization_path == tree.cell_a.path
+    assert record.organization_path == tree.cell_a.path_ids
     history = ConversationService(database)
     [summary] = await history.conversations(member, limit=10, offset=0)
     assert (summary.id, summary.turns) == (record.conversation_id, 1)

@@ -6,31 +6,62 @@ out of order; these keep every `ancestor_ids` consistent with `parent_id` regard
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import asyncpg
 
+from sotay_common.events.members import OrganizationCreatedV1, OrganizationUpdatedV1
 
-async def upsert_snapshot(
-    conn: asyncpg.Connection,
-    *,
-    org_id: uuid.UUID,
-    parent_id: uuid.UUID | None,
-    ancestor_ids: Sequence[uuid.UUID],
-    name: str,
-    status: str,
-    version: int,
-    extra: Mapping[str, object] | None = None,
+
+@dataclass(frozen=True)
+class OrganizationNode:
+    """One organisation of the read model; `ancestor_ids` runs from the root to the parent."""
+
+    id: uuid.UUID
+    parent_id: uuid.UUID | None
+    ancestor_ids: list[uuid.UUID]
+    name: str
+    status: str
+    version: int
+
+    @property
+    def path_ids(self) -> list[uuid.UUID]:
+        """Ancestors from the root, then the organisation itself."""
+        return [*self.ancestor_ids, self.id]
+
+    @classmethod
+    def from_event(cls, event: OrganizationCreatedV1 | OrganizationUpdatedV1) -> OrganizationNode:
+        return cls(
+            id=event.organization_id,
+            parent_id=event.parent_id,
+            ancestor_ids=list(event.ancestor_ids),
+            name=event.name,
+            status=event.status.value,
+            version=event.version,
+        )
+
+
+ORG_COLUMNS = "id, parent_id, ancestor_ids, name, status, version"
+
+
+async def get_organization(conn: asyncpg.Connection, org_id: uuid.UUID) -> OrganizationNode | None:
+    row = await conn.fetchrow(f"SELECT {ORG_COLUMNS} FROM organizations WHERE id = $1", org_id)
+    return OrganizationNode(**dict(row)) if row else None
+
+
+async def upsert_organization(
+    conn: asyncpg.Connection, org: OrganizationNode, *, extra: Mapping[str, object] | None = None
 ) -> bool:
     """Stores a snapshot unless a newer one is already there. True when it was applied.
     `extra`: further columns a service keeps (names from its own code, never from input)."""
     columns = {
-        "id": org_id,
-        "parent_id": parent_id,
-        "ancestor_ids": list(ancestor_ids),
-        "name": name,
-        "status": status,
-        "version": version,
+        "id": org.id,
+        "parent_id": org.parent_id,
+        "ancestor_ids": list(org.ancestor_ids),
+        "name": org.name,
+        "status": org.status,
+        "version": org.version,
         **(extra or {}),
     }
     names = list(columns)
@@ -44,6 +75,20 @@ async def upsert_snapshot(
         *columns.values(),
     )
     return bool(applied)
+
+
+async def apply_snapshot(
+    conn: asyncpg.Connection,
+    event: OrganizationCreatedV1 | OrganizationUpdatedV1,
+    *,
+    extra: Mapping[str, object] | None = None,
+) -> bool:
+    """What a consumer of organisation events does: the newest snapshot of each organisation
+    wins, and an applied one settles the ancestry around it. True when it was applied."""
+    applied = await upsert_organization(conn, OrganizationNode.from_event(event), extra=extra)
+    if applied:
+        await settle_ancestry(conn, event.organization_id)
+    return applied
 
 
 async def adopt_parent_ancestry(conn: asyncpg.Connection, org_id: uuid.UUID) -> None:

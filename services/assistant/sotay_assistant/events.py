@@ -21,7 +21,7 @@ from sotay_common.events import Event
 from sotay_common.events.assistant import AssistantReindexedV1
 from sotay_common.events.content import DocumentArchivedV1, DocumentPublishedV1
 from sotay_common.events.members import OrganizationCreatedV1, OrganizationUpdatedV1
-from sotay_common.org_tree import settle_ancestry
+from sotay_common.org_tree import apply_snapshot
 from sotay_common.runtime import ConsumerDefinition
 
 PUBLISHES: Sequence[type[Event]] = (AssistantReindexedV1,)
@@ -70,19 +70,7 @@ async def on_organization(
 ) -> None:
     """Keeps the read model: the newest snapshot of each organisation wins, and a move
     re-derives the ancestry of everything below it."""
-    applied = await repository.upsert_organization(
-        ctx.tx.conn,
-        repository.OrganizationNode(
-            id=event.organization_id,
-            parent_id=event.parent_id,
-            ancestor_ids=list(event.ancestor_ids),
-            name=event.name,
-            status=event.status.value,
-            version=event.version,
-        ),
-    )
-    if applied:
-        await settle_ancestry(ctx.tx.conn, event.organization_id)
+    await apply_snapshot(ctx.tx.conn, event)
 
 
 CONSUMERS = [

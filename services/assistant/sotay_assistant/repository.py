@@ -12,53 +12,19 @@ import asyncpg
 
 from sotay_assistant.indexing import DocumentState
 from sotay_common.events.content import DocumentPublishedV1
+from sotay_common.org_tree import OrganizationNode as OrganizationNode
 from sotay_common.org_tree import adopt_parent_ancestry as adopt_parent_ancestry
+from sotay_common.org_tree import get_organization as get_organization
 from sotay_common.org_tree import (
     recompute_descendant_ancestry as recompute_descendant_ancestry,
 )
-from sotay_common.org_tree import upsert_snapshot
+from sotay_common.org_tree import upsert_organization as upsert_organization
 
 JOBS_CHANNEL = "_index_jobs"  # after the schema name: a job is waiting
 CHANGED_CHANNEL = "_index_changed"  # the index changed: readers in other processes reload
 
 
 # -- organisations ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OrganizationNode:
-    id: uuid.UUID
-    parent_id: uuid.UUID | None
-    ancestor_ids: list[uuid.UUID]
-    name: str
-    status: str
-    version: int
-
-    @property
-    def path(self) -> list[uuid.UUID]:
-        """Ancestors from the root, then the organisation itself."""
-        return [*self.ancestor_ids, self.id]
-
-
-_ORG_COLUMNS = "id, parent_id, ancestor_ids, name, status, version"
-
-
-async def upsert_organization(conn: asyncpg.Connection, org: OrganizationNode) -> bool:
-    """Stores a snapshot unless a newer one is already there. True when it was applied."""
-    return await upsert_snapshot(
-        conn,
-        org_id=org.id,
-        parent_id=org.parent_id,
-        ancestor_ids=org.ancestor_ids,
-        name=org.name,
-        status=org.status,
-        version=org.version,
-    )
-
-
-async def get_organization(conn: asyncpg.Connection, org_id: uuid.UUID) -> OrganizationNode | None:
-    row = await conn.fetchrow(f"SELECT {_ORG_COLUMNS} FROM organizations WHERE id = $1", org_id)
-    return OrganizationNode(**dict(row)) if row else None
 
 
 # -- documents and their indexing jobs ------------------------------------------------------------

@@ -203,7 +203,7 @@ class AssistantService:
             return (None if principal.is_system_admin else SearchScope(organizations=())), []
         async with self.database.connection() as conn:
             org = await repository.get_organization(conn, principal.organization_id)
-        path = org.path if org is not None else [principal.organization_id]
+        path = org.path_ids if org is not None else [principal.organization_id]
         return SearchScope(organizations=tuple(path)), path
 
     async def _previous_turn(

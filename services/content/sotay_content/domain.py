@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from sotay_common.auth import Principal, Role
 from sotay_common.events.content import Chapter, DocumentKind, StructureNode
+from sotay_common.org_tree import OrganizationNode as OrganizationNode
 from sotay_content.regulations import TocEntry
 
 
@@ -109,22 +110,6 @@ class Attachment:
     is_source: bool
     uploaded_by: str
     uploaded_at: datetime
-
-
-@dataclass(frozen=True)
-class OrganizationNode:
-    """One organisation of the read model; `ancestor_ids` runs from the root to the parent."""
-
-    id: uuid.UUID
-    parent_id: uuid.UUID | None
-    ancestor_ids: list[uuid.UUID]
-    name: str
-    status: str
-    version: int
-
-    @property
-    def path_ids(self) -> list[uuid.UUID]:
-        return [*self.ancestor_ids, self.id]
 
 
 # -- who may do what ---------------------------------------------------------------------------

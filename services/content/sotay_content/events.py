@@ -24,10 +24,9 @@ from sotay_common.events.content import (
     DocumentScope,
 )
 from sotay_common.events.members import OrganizationCreatedV1, OrganizationUpdatedV1
-from sotay_common.org_tree import settle_ancestry
+from sotay_common.org_tree import apply_snapshot
 from sotay_common.runtime import ConsumerDefinition
-from sotay_content import repository
-from sotay_content.domain import OrganizationNode, PublishedVersion
+from sotay_content.domain import PublishedVersion
 
 PUBLISHES: Sequence[type[Event]] = (DocumentPublishedV1, DocumentArchivedV1)
 
@@ -103,19 +102,7 @@ async def on_organization(
 ) -> None:
     """Keeps the read model: the newest snapshot of each organisation wins, and a move
     re-derives the ancestry of everything below it."""
-    applied = await repository.upsert_organization(
-        ctx.tx.conn,
-        OrganizationNode(
-            id=event.organization_id,
-            parent_id=event.parent_id,
-            ancestor_ids=list(event.ancestor_ids),
-            name=event.name,
-            status=event.status.value,
-            version=event.version,
-        ),
-    )
-    if applied:
-        await settle_ancestry(ctx.tx.conn, event.organization_id)
+    await apply_snapshot(ctx.tx.conn, event)
 
 
 ORGANIZATIONS_GROUP = "content.organizations"

@@ -13,17 +13,17 @@ import asyncpg
 
 from sotay_common.events.content import Chapter, DocumentKind, StructureNode
 from sotay_common.org_tree import adopt_parent_ancestry as adopt_parent_ancestry
+from sotay_common.org_tree import get_organization as get_organization
 from sotay_common.org_tree import (
     recompute_descendant_ancestry as recompute_descendant_ancestry,
 )
-from sotay_common.org_tree import upsert_snapshot
+from sotay_common.org_tree import upsert_organization as upsert_organization
 from sotay_content.domain import (
     Attachment,
     Document,
     DocumentContent,
     DocumentListItem,
     DocumentStatus,
-    OrganizationNode,
     PublishedVersion,
     Rendition,
     ScopeFilter,
@@ -36,37 +36,6 @@ from sotay_content.regulations import TocEntry
 LOCAL_TIME_ZONE = "Asia/Ho_Chi_Minh"
 
 # -- the organisation read model ----------------------------------------------------------------
-
-_ORG_COLUMNS = "id, parent_id, ancestor_ids, name, status, version"
-
-
-def _organization(row: asyncpg.Record) -> OrganizationNode:
-    return OrganizationNode(
-        id=row["id"],
-        parent_id=row["parent_id"],
-        ancestor_ids=list(row["ancestor_ids"]),
-        name=row["name"],
-        status=row["status"],
-        version=row["version"],
-    )
-
-
-async def upsert_organization(conn: asyncpg.Connection, org: OrganizationNode) -> bool:
-    """Stores a snapshot unless a newer one is already there. True when it was applied."""
-    return await upsert_snapshot(
-        conn,
-        org_id=org.id,
-        parent_id=org.parent_id,
-        ancestor_ids=org.ancestor_ids,
-        name=org.name,
-        status=org.status,
-        version=org.version,
-    )
-
-
-async def get_organization(conn: asyncpg.Connection, org_id: uuid.UUID) -> OrganizationNode | None:
-    row = await conn.fetchrow(f"SELECT {_ORG_COLUMNS} FROM organizations WHERE id = $1", org_id)
-    return _organization(row) if row else None
 
 
 # -- documents ----------------------------------------------------------------------------------

@@ -17,11 +17,10 @@ from sotay_common.events.members import (
     OrganizationCreatedV1,
     OrganizationUpdatedV1,
 )
-from sotay_common.org_tree import settle_ancestry
+from sotay_common.org_tree import apply_snapshot
 from sotay_common.runtime import ConsumerDefinition
 from sotay_identity import repository
 from sotay_identity.matching import MemberRecord
-from sotay_identity.repository import OrganizationNode
 from sotay_identity.roles import ACTIVE_STATUSES
 
 PUBLISHES: Sequence[type[Event]] = (MemberVerifiedV1, ConsentWithdrawnV1)
@@ -58,20 +57,7 @@ async def on_organization(
     ctx: HandlerContext, event: OrganizationCreatedV1 | OrganizationUpdatedV1
 ) -> None:
     """The newest snapshot of each organisation wins; a move re-derives the ancestry below."""
-    applied = await repository.upsert_organization(
-        ctx.tx.conn,
-        OrganizationNode(
-            id=event.organization_id,
-            parent_id=event.parent_id,
-            ancestor_ids=list(event.ancestor_ids),
-            name=event.name,
-            type=event.type,
-            status=event.status.value,
-            version=event.version,
-        ),
-    )
-    if applied:
-        await settle_ancestry(ctx.tx.conn, event.organization_id)
+    await apply_snapshot(ctx.tx.conn, event, extra={"type": event.type.value})
 
 
 async def on_member(ctx: HandlerContext, event: MemberCreatedV1 | MemberUpdatedV1) -> None:

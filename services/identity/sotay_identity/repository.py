@@ -12,13 +12,13 @@ from typing import Any
 
 import asyncpg
 
+from sotay_common import org_tree
 from sotay_common.auth import Role
 from sotay_common.events.members import MemberStatus, OrganizationType, Position
 from sotay_common.org_tree import adopt_parent_ancestry as adopt_parent_ancestry
 from sotay_common.org_tree import (
     recompute_descendant_ancestry as recompute_descendant_ancestry,
 )
-from sotay_common.org_tree import upsert_snapshot
 from sotay_identity.committees import ISSUING_TYPES
 from sotay_identity.limits import Rule
 from sotay_identity.matching import MemberRecord
@@ -29,18 +29,8 @@ from sotay_identity.roles import Grant, MemberFacts
 
 
 @dataclass(frozen=True)
-class OrganizationNode:
-    id: uuid.UUID
-    parent_id: uuid.UUID | None
-    ancestor_ids: list[uuid.UUID]
-    name: str
+class OrganizationNode(org_tree.OrganizationNode):
     type: OrganizationType
-    status: str
-    version: int
-
-    @property
-    def path_ids(self) -> list[uuid.UUID]:
-        return [*self.ancestor_ids, self.id]
 
 
 def _organization(row: Mapping[str, Any]) -> OrganizationNode:
@@ -57,16 +47,7 @@ def _organization(row: Mapping[str, Any]) -> OrganizationNode:
 
 async def upsert_organization(conn: asyncpg.Connection, org: OrganizationNode) -> bool:
     """Stores a snapshot unless a newer one is already there. True when it was applied."""
-    return await upsert_snapshot(
-        conn,
-        org_id=org.id,
-        parent_id=org.parent_id,
-        ancestor_ids=org.ancestor_ids,
-        name=org.name,
-        status=org.status,
-        version=org.version,
-        extra={"type": org.type.value},
-    )
+    return await org_tree.upsert_organization(conn, org, extra={"type": org.type.value})
 
 
 async def get_organization(conn: asyncpg.Connection, org_id: uuid.UUID) -> OrganizationNode | None:
