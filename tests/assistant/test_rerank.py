@@ -117,3 +117,16 @@ def test_a_quantity_or_a_list_is_what_the_passage_gives() -> None:
     assert gives_asked_answer("II. Hạn chế\n1. Họp hình thức.\n2. Ít thảo luận.", listing)
     assert not gives_asked_answer("1. Hồ sơ gồm đơn và lý lịch.", listing)
     assert gives_asked_answer("18% hồ sơ nộp quá hạn.", AskedAnswer(units=frozenset({"phan"})))
+
+
+def test_a_khoan_whose_range_the_stated_quantity_falls_in_is_preferred_unless_most_do() -> None:
+    question = ("tôi", "62", "tuổi", "có", "được", "vào", "đảng", "không")
+    others = [hit(str(n), 0.3, 0.9, 10.0, "Chi bộ xét kết nạp.") for n in range(3, 6)]
+    hits = [
+        hit("1", 0.88, 0.893, 15.5, "1. Tuổi đời từ đủ 18 tuổi đến 60 tuổi."),
+        hit("2", 0.69, 0.876, 16.5, "2. Người trên 60 tuổi có uy tín cao."),
+        *others,
+    ]
+    assert anchors(rerank(hits, question, RerankSettings()))[:2] == ["2", "1"]
+    crowded = [*hits[:2], *(hit(h.chunk.anchor, 0.3, 0.9, 10.0, "Trên 50 tuổi.") for h in others)]
+    assert anchors(rerank(crowded, question, RerankSettings()))[:2] == ["1", "2"]

@@ -14,6 +14,8 @@ gets its fused score
   answered by a passage saying "10 năm", "bao lâu" by one giving a duration, "gồm những gì" by
   one that lists (points a), b), ... or a lead-in ending in a colon). Again only when few
   candidates do.
+- plus a bonus when a number the question states falls in a range the passage sets: "tôi 62
+  tuổi" and "người trên 60 tuổi" (sotay_assistant.quantities). Again only when few do.
 Weights chosen on the dev split of the evaluation set, where each sits on a plateau of equally
 good values (the middle is taken); see bench/assistant.py for both splits.
 """
@@ -26,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sotay_assistant.index import Hit
+from sotay_assistant.quantities import meets, stated_quantities
 from sotay_assistant.vietnamese import folded, is_number, tokenize
 from sotay_common.text import fold
 
@@ -41,6 +44,8 @@ class RerankSettings:
     subject_max_share: float = 0.3  # of the candidates opening so, beyond which it tells nothing
     answer_kind_weight: float = 0.5
     answer_kind_max_share: float = 0.3
+    quantity_weight: float = 0.75
+    quantity_max_share: float = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,13 +84,19 @@ def rerank(hits: Sequence[Hit], question: Sequence[str], settings: RerankSetting
     fits_bonus = (
         settings.answer_kind_weight if _telling(fitting, settings.answer_kind_max_share) else 0.0
     )
+    stated = stated_quantities(question)
+    meeting = [meets(hit.chunk.text, stated) for hit in head]
+    meets_bonus = (
+        settings.quantity_weight if _telling(meeting, settings.quantity_max_share) else 0.0
+    )
     scores = [
         hit.fused
         + settings.sparse_weight * hit.sparse / best_sparse
         + settings.dense_gap_weight * (hit.dense - best_dense)
         + bonus * opens
         + fits_bonus * fits
-        for hit, opens, fits in zip(head, opening, fitting, strict=True)
+        + meets_bonus * meet
+        for hit, opens, fits, meet in zip(head, opening, fitting, meeting, strict=True)
     ]
     order = sorted(range(len(head)), key=lambda i: scores[i], reverse=True)
     return [*(head[i] for i in order), *tail]
