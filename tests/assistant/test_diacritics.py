@@ -41,7 +41,8 @@ def test_unknown_words_stay_and_are_reported() -> None:
 
 
 def test_removed_text_is_forgotten() -> None:
-    model = restorer()
+    model = DiacriticsRestorer(seed_phrases=False)
+    model.add_text(CORPUS)
     assert model.knows("tru")
     model.remove_text(CORPUS)
     assert not model.knows("tru")

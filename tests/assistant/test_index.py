@@ -12,7 +12,7 @@ from tests.assistant.support import demo_document, published_event
 pytestmark = pytest.mark.xdist_group("assistant-model")
 
 FIRST = """Điều 1. Sinh hoạt chi bộ
-1. Chi bộ họp định kỳ mỗi tháng một lần.
+1. Chi bộ họp định kỳ mỗi tháng một lần; bí thư nhắc nhở người vắng.
 2. Đảng viên vắng mặt phải báo cáo bí thư chi bộ.
 
 Điều 2. Đảng phí
@@ -76,7 +76,7 @@ def test_removing_a_document_makes_it_uncitable(empty_knowledge: KnowledgeBase) 
     assert empty_knowledge.search("chi bộ họp mấy lần").hits == []
     assert empty_knowledge.indexed_document(first.document_id) is None
     assert empty_knowledge.statistics.passages == 0
-    assert not empty_knowledge.restorer.knows("dieu")  # no question phrase seeds it
+    assert not empty_knowledge.restorer.knows("nhac")  # no question phrase seeds it
 
 
 def test_search_scope_limits_documents_kinds_and_organisations(
