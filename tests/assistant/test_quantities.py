@@ -55,3 +55,9 @@ def test_a_stated_quantity_meets_the_range_it_falls_in_and_of_its_own_unit() -> 
     assert not meets("Chi bộ có trên 50 đảng viên", sixty_two)
     assert meets("đi học tập, công tác dưới 03 tháng", stated("đi tập huấn 2 tuần"))
     assert not meets("Người trên 60 tuổi", [])
+
+
+def test_counts_are_spelled_out_with_their_diacritics() -> None:
+    assert stated("đi tập huấn hai tuần") == [Quantity(14, "ngay")]
+    assert stated("sau ngày kết nạp bao lâu thì được") == []  # "sau" is not "sáu"
+    assert set_ranges("phát biểu ít nhất một lần") == [Range(1, math.inf, "lan")]

@@ -13,7 +13,8 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sotay_assistant.vietnamese import folded, is_number, tokenize
+from sotay_assistant.vietnamese import is_number, number_value, tokenize
+from sotay_common.text import fold
 
 # Unit (folded syllables) -> (dimension, size in that dimension's base unit).
 _UNITS: dict[tuple[str, ...], tuple[str, float]] = {
@@ -30,10 +31,6 @@ _UNITS: dict[tuple[str, ...], tuple[str, float]] = {
     ("ky",): ("ky", 1),
     ("phut",): ("phut", 1),
 }
-# "năm" is left out: it is the year far more often than five ("một năm đảng viên phải...").
-_NUMBER_WORDS = {
-    "mot": 1, "hai": 2, "ba": 3, "bon": 4, "sau": 6, "bay": 7, "tam": 8, "chin": 9, "muoi": 10,
-}  # fmt: skip
 # "một năm mấy lần", "một tháng đóng bao nhiêu": "một" frames a question rather than states
 # a quantity; a member who means it writes "1 năm".
 _ONE = "mot"
@@ -80,10 +77,10 @@ _BOUNDS = (
 def stated_quantities(question: Sequence[str]) -> list[Quantity]:
     """The numbers with a unit that the question states: "tôi 62 tuổi" -> 62 tuổi. Dates
     ("ngày 15 tháng 12") and "một" are left out; "bao nhiêu tháng" states nothing."""
-    keys = folded(question)
+    keys = _keys(question)
     found = []
     for index in range(len(keys)):
-        if (index and keys[index - 1] in _DATE_WORDS) or keys[index] == _ONE:
+        if (index and keys[index - 1] in _DATE_WORDS) or fold(question[index]) == _ONE:
             continue
         quantity = _quantity_at(keys, index)
         if quantity is not None:
@@ -94,7 +91,7 @@ def stated_quantities(question: Sequence[str]) -> list[Quantity]:
 def set_ranges(passage: str) -> list[Range]:
     """The ranges the passage sets: "trên 60 tuổi", "từ đủ 03 tháng đến 24 tháng", "dưới 03
     đảng viên", "không quá 02 lần", "từ 15 đảng viên trở lên"."""
-    keys = folded(tokenize(passage))
+    keys = _keys(tokenize(passage))
     ranges = []
     index = 0
     while index < len(keys):
@@ -134,13 +131,14 @@ def _unit_at(keys: Sequence[str], index: int) -> tuple[tuple[str, float], int] |
     return None
 
 
+def _keys(tokens: Sequence[str]) -> list[str]:
+    """Tokens as the patterns read them: syllables folded, counts as digits ("hai" -> "2.0";
+    "bà" stays a word although it folds to "ba")."""
+    return [fold(t) if (value := number_value(t)) is None else str(value) for t in tokens]
+
+
 def _number(key: str) -> float | None:
-    if is_number(key):
-        try:
-            return float(key)
-        except ValueError:
-            return None
-    return _NUMBER_WORDS.get(key)
+    return number_value(key) if is_number(key) else None
 
 
 def _range_at(keys: Sequence[str], index: int) -> tuple[Range, int] | None:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from sotay_assistant.index import Hit
 from sotay_assistant.quantities import meets, stated_quantities
-from sotay_assistant.vietnamese import folded, is_number, tokenize
+from sotay_assistant.vietnamese import folded, is_count, is_number, tokenize
 from sotay_common.text import fold
 
 
@@ -65,7 +65,6 @@ _LIST_ITEM = re.compile(r"(?:^|\n)\s*(?:\d+\.|[-•])\s")  # two or more make a 
 _PERCENT = re.compile(r"\d\s*%")
 _ASKING_DURATION = ("bao", "lau")
 _DURATION_UNITS = frozenset({"phut", "gio", "ngay", "tuan", "thang", "quy", "nam"})
-_NUMBER_WORDS = frozenset({"một", "hai", "ba", "bốn", "sáu", "bảy", "tám", "chín", "mười"})
 
 
 def rerank(hits: Sequence[Hit], question: Sequence[str], settings: RerankSettings) -> list[Hit]:
@@ -149,6 +148,5 @@ def gives_asked_answer(passage: str, asked: AskedAnswer) -> bool:
         return True
     tokens = tokenize(passage)
     return any(
-        (is_number(count) or count in _NUMBER_WORDS) and fold(unit) in asked.units
-        for count, unit in itertools.pairwise(tokens)
+        is_count(count) and fold(unit) in asked.units for count, unit in itertools.pairwise(tokens)
     )

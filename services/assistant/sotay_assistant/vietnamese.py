@@ -74,6 +74,28 @@ def is_number(token: str) -> bool:
     return token[:1].isdigit()
 
 
+# Counts spelled out, with their diacritics: "bà", "sau" and "tạm" are not numbers. "năm" is left
+# out: it is the year far more often than five ("một năm đảng viên phải...").
+_NUMBER_WORDS = {
+    "một": 1, "hai": 2, "ba": 3, "bốn": 4, "sáu": 6, "bảy": 7, "tám": 8, "chín": 9, "mười": 10,
+}  # fmt: skip
+
+
+def is_count(token: str) -> bool:
+    """A number ("90") or a count spelled out ("hai")."""
+    return is_number(token) or token in _NUMBER_WORDS
+
+
+def number_value(token: str) -> float | None:
+    """The value of a number token ("90", "0.5") or of a count spelled out ("hai")."""
+    if is_number(token):
+        try:
+            return float(token)
+        except ValueError:
+            return None
+    return _NUMBER_WORDS.get(token)
+
+
 def _words(listing: str) -> frozenset[str]:
     return frozenset(listing.split(" "))
 
