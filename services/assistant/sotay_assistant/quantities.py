@@ -21,8 +21,8 @@ _UNITS: dict[tuple[str, ...], tuple[str, float]] = {
     ("tuoi",): ("tuoi", 1),
     ("ngay",): ("ngay", 1),
     ("tuan",): ("ngay", 7),
-    ("thang",): ("ngay", 30),
-    ("quy",): ("ngay", 91),
+    ("thang",): ("ngay", 365 / 12),  # so that "12 tháng" is "1 năm"
+    ("quy",): ("ngay", 365 / 4),
     ("nam",): ("ngay", 365),
     ("dang", "vien"): ("nguoi", 1),
     ("nguoi",): ("nguoi", 1),
@@ -75,8 +75,9 @@ _BOUNDS = (
 
 
 def stated_quantities(question: Sequence[str]) -> list[Quantity]:
-    """The numbers with a unit that the question states: "tôi 62 tuổi" -> 62 tuổi. Dates
-    ("ngày 15 tháng 12") and "một" are left out; "bao nhiêu tháng" states nothing."""
+    """The numbers with a unit that the question states: "tôi 62 tuổi" -> 62 tuổi, "hơn 1
+    năm" -> just over 365 days. Dates ("ngày 15 tháng 12") and "một" are left out; "bao nhiêu
+    tháng" states nothing."""
     keys = _keys(question)
     found = []
     for index in range(len(keys)):
@@ -84,8 +85,17 @@ def stated_quantities(question: Sequence[str]) -> list[Quantity]:
             continue
         quantity = _quantity_at(keys, index)
         if quantity is not None:
-            found.append(quantity[0])
+            found.append(_beyond(keys, index, quantity[0]))
     return found
+
+
+def _beyond(keys: Sequence[str], index: int, quantity: Quantity) -> Quantity:
+    """ "hơn 1 năm" is a little more than a year, so that it meets "trên 12 tháng" and not
+    "đến 12 tháng"; "dưới 3 tháng" a little less."""
+    for openings, direction in ((_OPEN_ABOVE, math.inf), (_OPEN_BELOW, -math.inf)):
+        if any(tuple(keys[max(index - len(o), 0) : index]) == o for o in openings):
+            return Quantity(math.nextafter(quantity.value, direction), quantity.dimension)
+    return quantity
 
 
 def set_ranges(passage: str) -> list[Range]:
