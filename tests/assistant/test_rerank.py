@@ -104,6 +104,8 @@ def test_the_asked_kind_of_answer_is_read_from_the_question() -> None:
     assert asked_answer(("hồ", "sơ", "gồm", "những", "gì")).enumeration
     assert asked_answer(("những", "trường", "hợp", "nào", "bị", "xóa", "tên")).enumeration
     assert not asked_answer(("những", "người", "vắng", "mặt", "phải", "báo", "cáo")).enumeration
+    assert asked_answer(("lễ", "kết", "nạp", "theo", "trình", "tự", "nào")).enumeration
+    assert asked_answer(("chuyển", "đảng", "qua", "các", "bước", "nào")).enumeration
 
 
 def test_a_quantity_or_a_list_is_what_the_passage_gives() -> None:

@@ -11,9 +11,9 @@ gets its fused score
   which tells apart sibling Khoản that share the question's words but rule on another body.
   Only when few candidates open so: a subject most of them share ("đảng viên") tells nothing.
 - plus a bonus when it gives the kind of answer the question asks for: "bao nhiêu năm" is
-  answered by a passage saying "10 năm", "bao lâu" by one giving a duration, "gồm những gì" by
-  one that lists (points a), b), ... or a lead-in ending in a colon). Again only when few
-  candidates do.
+  answered by a passage saying "10 năm", "bao lâu" by one giving a duration, "gồm những gì" and
+  "theo trình tự nào" by one that lists (points a), b), ... or a lead-in ending in a colon).
+  Again only when few candidates do.
 - plus a bonus when a number the question states falls in a range the passage sets: "tôi 62
   tuổi" and "người trên 60 tuổi" (sotay_assistant.quantities). Again only when few do.
 Weights chosen on the dev split of the evaluation set, where each sits on a plateau of equally
@@ -58,6 +58,7 @@ class AskedAnswer:
 
 _ASKING_AMOUNT = (("bao", "nhieu"), ("may",))
 _ASKING_LIST = frozenset({"gom"})  # "gồm những gì", "hồ sơ gồm"
+_ASKING_STEPS = frozenset({("trinh", "tu"), ("cac", "buoc"), ("nhung", "buoc"), ("quy", "trinh")})
 _LIST_PRONOUNS = frozenset({"gi", "ai", "nao"})  # "những ... gì / ai / nào" within a few words
 _LIST_REACH = 4
 _LIST_LAYOUT = re.compile(r":\s*\n|(?:^|\n)\s*[a-zđ]\)")
@@ -130,7 +131,11 @@ def asked_answer(question: Sequence[str]) -> AskedAnswer:
             if tuple(keys[start:end]) == asking and end < len(keys):
                 units.add(keys[end])
         reach = keys[start + 1 : start + 1 + _LIST_REACH]
-        if key in _ASKING_LIST or (key == "nhung" and _LIST_PRONOUNS.intersection(reach)):
+        if (
+            key in _ASKING_LIST
+            or tuple(keys[start : start + 2]) in _ASKING_STEPS
+            or (key == "nhung" and _LIST_PRONOUNS.intersection(reach))
+        ):
             enumeration = True
     return AskedAnswer(frozenset(units), enumeration)
 
