@@ -71,6 +71,8 @@ def test_more_or_less_than_a_quantity_meets_the_open_side_of_its_bound() -> None
     assert not meets("có thời hạn từ đủ 03 tháng đến 12 tháng", over_a_year)
     assert meets("đi công tác dưới 03 tháng", stated("đi công tác chưa đủ 3 tháng"))
     assert not meets("từ đủ 03 tháng trở lên", stated("đi công tác dưới 3 tháng"))
+    assert stated("đi công tác không quá 3 tháng") == [Quantity(3 * MONTH, "ngay")]
+    assert stated("không ít hơn 90 phút") == [Quantity(90, "phut")]
     assert meets("không quá 01 quý", stated("nộp chậm 3 tháng"))
 
 

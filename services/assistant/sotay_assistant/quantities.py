@@ -73,6 +73,14 @@ _BOUNDS = (
     (_AT_LEAST, lambda q: Range(q.value, math.inf, q.dimension)),
 )
 
+# The bounds a question may put on its own number, and which way each moves it (0: not at all).
+_QUESTION_BOUNDS = (
+    (_OPEN_ABOVE, math.inf),
+    (_OPEN_BELOW, -math.inf),
+    (_AT_MOST, 0.0),
+    (_AT_LEAST, 0.0),
+)
+
 
 def stated_quantities(question: Sequence[str]) -> list[Quantity]:
     """The numbers with a unit that the question states: "tôi 62 tuổi" -> 62 tuổi, "hơn 1
@@ -91,11 +99,19 @@ def stated_quantities(question: Sequence[str]) -> list[Quantity]:
 
 def _beyond(keys: Sequence[str], index: int, quantity: Quantity) -> Quantity:
     """ "hơn 1 năm" is a little more than a year, so that it meets "trên 12 tháng" and not
-    "đến 12 tháng"; "dưới 3 tháng" a little less."""
-    for openings, direction in ((_OPEN_ABOVE, math.inf), (_OPEN_BELOW, -math.inf)):
-        if any(tuple(keys[max(index - len(o), 0) : index]) == o for o in openings):
-            return Quantity(math.nextafter(quantity.value, direction), quantity.dimension)
-    return quantity
+    "đến 12 tháng"; "dưới 3 tháng" a little less. "không quá 3 tháng" is 3 months, as a passage
+    reads it (`_negated`)."""
+    before = [
+        (len(opening), direction)
+        for openings, direction in _QUESTION_BOUNDS
+        for opening in openings
+        if tuple(keys[max(index - len(opening), 0) : index]) == opening
+        and not _negated(keys, index - len(opening))
+    ]
+    direction = max(before)[1] if before else 0.0  # the longest: "không ít hơn", not "hơn"
+    if not direction:
+        return quantity
+    return Quantity(math.nextafter(quantity.value, direction), quantity.dimension)
 
 
 def set_ranges(passage: str) -> list[Range]:
