@@ -1,4 +1,4 @@
-from sotay_assistant.diacritics import DiacriticsRestorer
+from sotay_assistant.diacritics import DiacriticsRestorer, typed_with_diacritics
 
 CORPUS = """
 Đảng viên dự bị không biểu quyết về các nội dung sau.
@@ -27,6 +27,22 @@ def test_same_folded_syllable_gets_different_forms_by_context() -> None:
 
 def test_syllables_typed_with_diacritics_are_kept() -> None:
     assert restorer().restore("Đang viên").text == "đang viên"
+
+
+def test_a_plain_syllable_of_a_question_typed_with_diacritics_is_meant_plain() -> None:
+    model = restorer()
+    model.add_text("Báo cáo kết quả. Báo cáo hằng tháng. Báo cáo chi bộ. Người cao tuổi.")
+    typed = "Mẹ tôi tuổi cao có phải đi họp không"
+    assert typed_with_diacritics(typed)
+    assert model.restore(typed, plain_as_typed=True).tokens[3] == "cao"
+    # typed without diacritics, the likelier marked form is read
+    assert not typed_with_diacritics("me toi tuoi cao")
+    assert model.restore("me toi tuoi cao").tokens[3] == "cáo"
+
+
+def test_chat_abbreviations_do_not_make_a_question_typed_with_diacritics() -> None:
+    assert not typed_with_diacritics("dv du bi co dc bq ko")
+    assert typed_with_diacritics("ko đồng ý qđ ky luat thì đc khiếu nại trong bn ngày ạ")
 
 
 def test_one_letter_typos_are_corrected_by_context() -> None:

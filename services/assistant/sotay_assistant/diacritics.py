@@ -6,6 +6,9 @@ chooses for each typed syllable the accented form that fits its neighbours best 
 the candidate forms). Syllables the model has never seen, folded, may be typos: their
 neighbours at one edit (deletion, insertion, substitution, transposition) become candidates at
 a penalty, so that the context decides. Syllables typed with diacritics are kept as typed.
+When the member types diacritics (most of the question's words carry them), a syllable left
+plain is most likely meant plain ("tuổi cao", "qua điện thoại", "từ xa"): its plain reading is
+preferred where the corpus uses it, and marks are only added when the context insists.
 
 The counts are updated when passages are added or removed, so the model follows the index.
 """
@@ -32,6 +35,10 @@ _DISCOUNT = 0.75
 # supported by its context, not just by being frequent.
 _TYPO_PENALTY = math.log(1e-3)
 _MIN_TYPO_LENGTH = 3
+# Probability ratio of a marked reading against the plain one for a syllable typed plain in a
+# question typed with diacritics: people who type marks seldom drop one.
+_DROPPED_MARK_PENALTY = math.log(0.1)
+_TYPED_WITH_DIACRITICS_SHARE = 0.5  # of a question's words carrying diacritics
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,11 +84,13 @@ class DiacriticsRestorer:
         """Whether the folded syllable occurs in the counted text."""
         return fold(syllable) in self._forms
 
-    def restore(self, text: str) -> Restoration:
+    def restore(self, text: str, *, plain_as_typed: bool = False) -> Restoration:
+        """The likeliest reading of `text`. `plain_as_typed`: the member typed diacritics
+        (`typed_with_diacritics` of what was typed), so plain syllables are likely meant plain."""
         tokens = tokenize(text)
         if not tokens:
             return Restoration((), (), ())
-        lattice = [self._candidates(token) for token in tokens]
+        lattice = [self._candidates(token, plain_as_typed) for token in tokens]
         best = self._viterbi(lattice)
         corrected = tuple(
             (typed, chosen)
@@ -129,14 +138,16 @@ class DiacriticsRestorer:
 
     # -- decoding -----------------------------------------------------------------------------
 
-    def _candidates(self, token: str) -> list[_Candidate]:
+    def _candidates(self, token: str, plain_as_typed: bool) -> list[_Candidate]:
         key = fold(token)
         if is_number(token):
             return [_Candidate(token, 0.0)]
         if key != token:
             return self._accented_candidates(token, key)
         if key in self._forms:
-            return [_Candidate(form, 0.0) for form in self._forms[key]]
+            forms = self._forms[key]
+            marked = _DROPPED_MARK_PENALTY if plain_as_typed and token in forms else 0.0
+            return [_Candidate(form, 0.0 if form == token else marked) for form in forms]
         neighbours = self._neighbours(key)
         if neighbours and not is_syllable(key):
             # Cannot be Vietnamese ("khnog", "abo"): a typo, whichever fix the context prefers.
@@ -206,6 +217,13 @@ class DiacriticsRestorer:
                         index.setdefault(variant, set()).add(word)
             self._deletions = index
         return self._deletions
+
+
+def typed_with_diacritics(text: str) -> bool:
+    """Whether most words of `text` carry diacritics: its writer types them."""
+    words = [token for token in tokenize(text) if not is_number(token)]
+    marked = sum(fold(word) != word for word in words)
+    return bool(words) and marked >= _TYPED_WITH_DIACRITICS_SHARE * len(words)
 
 
 def _without_tone(syllable: str) -> str:

@@ -22,7 +22,7 @@ from enum import StrEnum
 
 from sotay_assistant.chunking import Chunk, chunk_document
 from sotay_assistant.dense import DenseEncoder, Vector
-from sotay_assistant.diacritics import DiacriticsRestorer, Restoration
+from sotay_assistant.diacritics import DiacriticsRestorer, Restoration, typed_with_diacritics
 from sotay_assistant.index import (
     FusionSettings,
     Hit,
@@ -234,8 +234,9 @@ class KnowledgeBase:
 
     def read_question(self, question: str) -> Question:
         expanded = expand_abbreviations(question)
+        plain_as_typed = typed_with_diacritics(question)
         with self._lock:
-            restoration = self.restorer.restore(expanded)
+            restoration = self.restorer.restore(expanded, plain_as_typed=plain_as_typed)
         tokens = restoration.tokens
         wording = tuple(regulation_wording(tokens))
         return Question(question, expanded, restoration, token_terms(tokens), wording)
