@@ -7,10 +7,12 @@ the content service builds them), asks every question of
 sotay_assistant/eval/questions.jsonl, and prints Recall@1, Recall@5, MRR, abstention
 precision/recall and latency p50/p95 for the dev split (used to choose the method and fit the
 abstention model), the held-out test split, and both; then a breakdown per category and by
-diacritics, and the retrievers alone against their fusion and the re-ranked fusion.
+diacritics, and the retrievers alone against their fusion and the re-ranked fusion. The ranker
+is fitted on the dev split, so the dev figures are in-sample; a line ranks each dev question
+with a ranker fitted without it (5 folds).
 
---calibrate refits the abstention model on the dev split and writes
-sotay_assistant/data/abstention.json before measuring.
+--calibrate refits the ranker and then the abstention model on the dev split and writes
+sotay_assistant/data/ranker.json and abstention.json before measuring.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import time
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -35,22 +39,32 @@ from sotay_assistant.answer import (
 from sotay_assistant.dense import DenseEncoder
 from sotay_assistant.eval import EvalQuestion, Outcome, Summary, load_questions, summarize
 from sotay_assistant.index import FusionSettings, PassageIndex
+from sotay_assistant.rerank import (
+    DEFAULT_DEPTH,
+    FEATURES,
+    Features,
+    Ranker,
+    candidate_features,
+    fit_ranker,
+)
 from sotay_assistant.retrieval import KnowledgeBase, SearchResult
 from sotay_common.text import has_diacritics
 from tests.assistant.support import demo_events, slugs_by_id
 
-CALIBRATION = Path(__file__).resolve().parents[1] / (
-    "services/assistant/sotay_assistant/data/abstention.json"
-)
+DATA = Path(__file__).resolve().parents[1] / "services/assistant/sotay_assistant/data"
+CALIBRATION = DATA / "abstention.json"
+RANKING = DATA / "ranker.json"
+FOLDS = 5
+Candidates = tuple[Features, tuple[str, ...]]  # the fused candidates' features and labels
 HEADER = (
     f"{'':28s} {'n':>4s} {'R@1':>6s} {'R@5':>6s} {'MRR':>6s} {'abstP':>6s} {'abstR':>6s} "
     f"{'answer✓':>8s} {'p50ms':>6s} {'p95ms':>6s}"
 )
 
 
-def build(path: str) -> tuple[KnowledgeBase, float]:
+def build(path: str, *, rerank: bool) -> tuple[KnowledgeBase, float]:
     started = time.perf_counter()
-    knowledge = KnowledgeBase(PassageIndex.connect(path=path), DenseEncoder())
+    knowledge = KnowledgeBase(PassageIndex.connect(path=path), DenseEncoder(), rerank=rerank)
     for event in demo_events():
         knowledge.index_document(event)
     return knowledge, time.perf_counter() - started
@@ -73,6 +87,35 @@ def run(
         elapsed = time.perf_counter() - started
         outcomes.append(Outcome(question, ranked_labels(result), not answer.answered, elapsed))
     return outcomes
+
+
+def candidates(knowledge: KnowledgeBase, question: EvalQuestion) -> Candidates:
+    ranker, knowledge.ranker = knowledge.ranker, None
+    try:
+        result = knowledge.search(question.question, limit=DEFAULT_DEPTH)
+    finally:
+        knowledge.ranker = ranker
+    return candidate_features(result.hits, result.ranked_question()), ranked_labels(result)
+
+
+def training(found: Sequence[tuple[EvalQuestion, Candidates]]) -> list[tuple[Features, list[bool]]]:
+    return [
+        (features, [label in question.answers for label in labels])
+        for question, (features, labels) in found
+    ]
+
+
+def fit_on_dev(knowledge: KnowledgeBase, questions: Sequence[EvalQuestion]) -> Ranker:
+    dev = [q for q in questions if q.split == "dev" and q.in_scope]
+    model = fit_ranker(
+        training([(q, candidates(knowledge, q)) for q in dev]),
+        depth=DEFAULT_DEPTH,
+        fitted_on=f"dev split of the evaluation set, {len(dev)} questions in scope",
+    )
+    RANKING.write_text(model.to_json() + "\n", encoding="utf-8")
+    weights = ", ".join(f"{n} {w:+.2f}" for n, w in zip(FEATURES, model.weights, strict=True))
+    print(f"ranker written to {RANKING.name}: {weights}")
+    return model
 
 
 def calibrate(knowledge: KnowledgeBase, questions: Sequence[EvalQuestion]) -> AbstentionModel:
@@ -122,18 +165,36 @@ def report(outcomes: Sequence[Outcome]) -> None:
             print(line(name, summarize(chosen)))
 
 
+def cross_validated(knowledge: KnowledgeBase, questions: Sequence[EvalQuestion]) -> None:
+    """Each dev question ranked by a ranker fitted on the other folds of the dev split."""
+    dev = [q for q in questions if q.split == "dev" and q.in_scope]
+    found = [(q, candidates(knowledge, q)) for q in dev]
+    outcomes = []
+    for fold in range(FOLDS):
+        others = [item for i, item in enumerate(found) if i % FOLDS != fold]
+        ranker = fit_ranker(training(others), depth=DEFAULT_DEPTH, fitted_on="a fold")
+        for question, (features, labels) in found[fold::FOLDS]:
+            order = np.argsort(-ranker.scores(features), kind="stable") if labels else ()
+            outcomes.append(Outcome(question, tuple(labels[i] for i in order), False, 0))
+    summary = summarize(outcomes)
+    print(
+        f"{'dev, ranker fitted without it':28s} {'dev':>5s} {rate(summary.recall_at_1)} "
+        f"{rate(summary.recall_at_5)} {rate(summary.mrr)}"
+    )
+
+
 def retrievers_alone(knowledge: KnowledgeBase, questions: Sequence[EvalQuestion]) -> None:
     print("\nretrievers alone, fused, and re-ranked (in-scope questions; no abstention)")
     print(f"{'':28s} {'split':>5s} {'R@1':>6s} {'R@5':>6s} {'MRR':>6s}")
-    default, reranking = knowledge.fusion, knowledge.reranking
+    default, ranker = knowledge.fusion, knowledge.ranker
     for name, weights, second_stage in (
         ("BM25 alone", (1.0, 0.0), None),
         ("e5 alone", (0.0, 1.0), None),
         ("RRF", default.weights, None),
-        ("RRF + re-ranking", default.weights, reranking),
+        ("RRF + re-ranking", default.weights, ranker),
     ):
         knowledge.fusion = FusionSettings(default.candidates, default.rrf_k, weights)
-        knowledge.reranking = second_stage
+        knowledge.ranker = second_stage
         for split in ("dev", "test"):
             chosen = [q for q in questions if q.split == split and q.in_scope]
             outcomes = [
@@ -144,7 +205,8 @@ def retrievers_alone(knowledge: KnowledgeBase, questions: Sequence[EvalQuestion]
                 f"{name:28s} {split:>5s} {rate(summary.recall_at_1)} "
                 f"{rate(summary.recall_at_5)} {rate(summary.mrr)}"
             )
-    knowledge.fusion, knowledge.reranking = default, reranking
+    knowledge.fusion, knowledge.ranker = default, ranker
+    cross_validated(knowledge, questions)
 
 
 def encoder_speed(encoder: DenseEncoder) -> None:
@@ -177,13 +239,15 @@ def main() -> None:
     )
     parser.add_argument("--qdrant-path", default=":memory:", help="local Qdrant folder")
     args = parser.parse_args()
-    knowledge, seconds = build(args.qdrant_path)
+    knowledge, seconds = build(args.qdrant_path, rerank=not args.calibrate)
     passages, documents = knowledge.index.count(), len(demo_events())
     print(f"indexed {passages} passages of {documents} documents in {seconds:.1f} s")
     questions = load_questions()
     in_scope = sum(q.in_scope for q in questions)
     out_of_scope = len(questions) - in_scope
     print(f"{len(questions)} questions ({in_scope} in scope, {out_of_scope} out of scope)\n")
+    if args.calibrate:
+        knowledge.ranker = fit_on_dev(knowledge, questions)
     abstention = calibrate(knowledge, questions) if args.calibrate else default_abstention()
     report(run(knowledge, questions, abstention))
     retrievers_alone(knowledge, questions)

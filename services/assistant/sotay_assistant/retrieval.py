@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -29,11 +30,12 @@ from sotay_assistant.index import (
     IndexedDocument,
     IndexedPassage,
     PassageIndex,
+    PassageVectors,
     SearchScope,
     StoredPassage,
     text_key,
 )
-from sotay_assistant.rerank import RerankSettings, rerank
+from sotay_assistant.rerank import RankedQuestion, Ranker, default_ranker, rerank
 from sotay_assistant.sparse import Bm25Statistics, Terms, text_terms, token_terms
 from sotay_assistant.vietnamese import expand_abbreviations, regulation_wording
 from sotay_common.events.content import DocumentPublishedV1
@@ -80,12 +82,31 @@ class Question:
 class SearchResult:
     question: Question
     hits: list[Hit]
-    term_weights: dict[str, float]  # folded term -> IDF, for the terms the corpus knows
+    question_weights: dict[str, float]  # folded term -> IDF, for the terms the corpus knows
+    wording_weights: dict[str, float]  # the same for the terms of its regulation wording
+
+    @property
+    def term_weights(self) -> dict[str, float]:
+        """What BM25 searched for: the question's terms, and its regulation wording at a lower
+        weight."""
+        weights = dict(self.question_weights)
+        for term, weight in self.wording_weights.items():
+            weights[term] = max(weights.get(term, 0.0), REGULATION_WORDING_WEIGHT * weight)
+        return weights
 
     @property
     def sparse_ceiling(self) -> float:
         """Sum of the question's IDF weights: about what a passage matching every term scores."""
         return sum(self.term_weights.values())
+
+    def ranked_question(self) -> RankedQuestion:
+        """What the ranking of candidates reads of the question."""
+        return RankedQuestion(
+            self.question.restoration.tokens,
+            self.question_weights,
+            self.wording_weights,
+            self.sparse_ceiling,
+        )
 
     @property
     def unknown_share(self) -> float:
@@ -101,15 +122,19 @@ class KnowledgeBase:
         encoder: DenseEncoder,
         *,
         fusion: FusionSettings | None = None,
-        reranking: RerankSettings | None = RerankSettings(),
+        ranker: Ranker | None = None,
+        rerank: bool = True,
     ) -> None:
+        """`ranker`: the second stage over the fused candidates (the packaged one by default);
+        `rerank=False` keeps the fused order."""
         self.index = index
         self.encoder = encoder
         self.fusion = fusion or FusionSettings()
-        self.reranking = reranking
+        self.ranker = (ranker or default_ranker()) if rerank else None
         self.statistics = Bm25Statistics()
         self.restorer = DiacriticsRestorer()
         self._lock = threading.RLock()
+        self._latent_reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="latent-terms")
         self.reload()
 
     def reload(self) -> None:
@@ -129,20 +154,21 @@ class KnowledgeBase:
                 skipped = self._skip(document, indexed)
                 if skipped is not None:
                     return skipped
-            known = self.index.dense_vectors_by_text(document.document_id)
+            known = self.index.vectors_by_text(document.document_id)
         chunks = chunk_document(document, text)
         terms = [text_terms(chunk.embed_text) for chunk in chunks]
-        dense, reused = self._dense_vectors(chunks, known)
+        vectors, reused = self._vectors(chunks, known)
         with self._lock:
             average = self._average_length_with(terms, indexed)
             passages = [
                 IndexedPassage(
                     chunk=chunk,
-                    dense=vector,
+                    dense=vector.dense,
                     sparse=self.statistics.passage_vector(chunk_terms, average),
+                    latent=vector.latent,
                     term_count=chunk_terms.length,
                 )
-                for chunk, chunk_terms, vector in zip(chunks, terms, dense, strict=True)
+                for chunk, chunk_terms, vector in zip(chunks, terms, vectors, strict=True)
             ]
             previous = list(self.index.stored_passages_of(document.document_id))
             self.index.replace_document(document.document_id, document.content_hash, passages)
@@ -186,15 +212,16 @@ class KnowledgeBase:
             outcome, document.document_id, document.version, indexed.content_hash, indexed.passages
         )
 
-    def _dense_vectors(
-        self, chunks: Sequence[Chunk], known: dict[str, Vector]
-    ) -> tuple[list[Vector], int]:
-        """Vectors of the chunks, reusing those stored for unchanged passages (`known`)."""
+    def _vectors(
+        self, chunks: Sequence[Chunk], known: dict[str, PassageVectors]
+    ) -> tuple[list[PassageVectors], int]:
+        """e5's vectors of the chunks, reusing those stored for unchanged passages (`known`)."""
         missing = [c for c in chunks if text_key(c.embed_text) not in known]
         for start in range(0, len(missing), _ENCODE_BATCH):
             batch = missing[start : start + _ENCODE_BATCH]
-            for chunk, vector in zip(batch, self._encode(batch), strict=True):
-                known[text_key(chunk.embed_text)] = vector
+            latent = self.encoder.latent_terms([chunk.embed_text for chunk in batch])
+            for chunk, dense, terms in zip(batch, self._encode(batch), latent, strict=True):
+                known[text_key(chunk.embed_text)] = PassageVectors(dense, terms)
         return [known[text_key(c.embed_text)] for c in chunks], len(chunks) - len(missing)
 
     def _encode(self, chunks: Sequence[Chunk]) -> list[Vector]:
@@ -241,27 +268,29 @@ class KnowledgeBase:
         wording = tuple(regulation_wording(tokens))
         return Question(question, expanded, restoration, token_terms(tokens), wording)
 
-    def _term_weights(self, read: Question) -> dict[str, float]:
-        """IDF of the question's terms, and of its regulation wording at a lower weight."""
-        weights = self.statistics.term_weights(read.terms)
-        wording = self.statistics.term_weights(token_terms(read.regulation_words))
-        for term, weight in wording.items():
-            weights[term] = max(weights.get(term, 0.0), REGULATION_WORDING_WEIGHT * weight)
-        return weights
-
     def search(
         self, question: str, *, limit: int = DEFAULT_LIMIT, scope: SearchScope | None = None
     ) -> SearchResult:
         read = self.read_question(question)
         with self._lock:
-            weights = self._term_weights(read)
-        sparse = self.statistics.query_vector(weights)
+            asked = self.statistics.term_weights(read.terms)
+            wording = self.statistics.term_weights(token_terms(read.regulation_words))
+        unranked = SearchResult(read, [], asked, wording)
+        sparse = self.statistics.query_vector(unranked.term_weights)
         dense = self.encoder.query(read.dense_text)
-        depth = self.reranking.depth if self.reranking else 0
+        # e5 runs in C without the interpreter lock: its latent terms are read while Qdrant
+        # looks for the candidates.
+        latent = self._latent_reader.submit(self.encoder.latent_terms, [read.dense_text])
+        depth = self.ranker.depth if self.ranker else 0
         with self._lock:
             hits = self.index.search(
-                dense, sparse, limit=max(limit, depth), scope=scope, fusion=self.fusion
+                dense,
+                sparse,
+                limit=max(limit, depth),
+                latent=lambda: latent.result()[0],
+                scope=scope,
+                fusion=self.fusion,
             )
-        if self.reranking is not None:
-            hits = rerank(hits, read.restoration.tokens, self.reranking)
-        return SearchResult(read, hits[:limit], weights)
+        if self.ranker is not None:
+            hits = rerank(hits, unranked.ranked_question(), self.ranker)
+        return SearchResult(read, hits[:limit], asked, wording)
