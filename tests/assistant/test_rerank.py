@@ -124,7 +124,9 @@ def test_the_ranker_orders_the_first_candidates_and_leaves_the_rest() -> None:
         hit("b", 0.87, 0.91, 20.0, latent=0.6),
         hit("c", 0.30, 0.91, 20.0, latent=0.9),
     ]
-    assert anchors(rerank(hits, QUESTION, only("latent_terms"))) == ["c", "b", "a"]
+    ranked = rerank(hits, QUESTION, only("latent_terms"))
+    assert anchors(ranked) == ["c", "b", "a"]
+    assert [round(h.ranked, 3) for h in ranked] == [0.9, 0.6, 0.2]
     assert anchors(rerank(hits, QUESTION, only("latent_terms", depth=2))) == ["b", "a", "c"]
     assert rerank([], QUESTION, only("latent_terms")) == []
 

@@ -2,11 +2,12 @@
 that answers highlighted inside the quote, further passages to read ("xem thêm"), or an honest
 "not found" when the evidence is weak.
 
-Abstention is a logistic model over four signals of a search (`answer_features`): the best
+Abstention is a logistic model over five signals of a search (`answer_features`): the best
 dense score, how much of the question's BM25 weight the best keyword match covers, the share of
-question syllables the corpus never uses, and whether both retrievers agree on the best
-passage. Its weights and threshold are fitted on the dev half of the evaluation set
-(bench/assistant.py --calibrate writes data/abstention.json) and only reported on the test half.
+question syllables the corpus never uses, whether both retrievers agree on the best passage,
+and how far the ranker puts the first passage ahead of the second. Its weights and threshold
+are fitted on the dev split of the evaluation set (bench/assistant.py --calibrate writes
+data/abstention.json) and only reported on the held-out test split.
 
 A language model may phrase the answer (`AnswerPhraser`, e.g. an OpenAI-compatible endpoint);
 the quote and its citation stay verbatim beside whatever it writes, and everything works
@@ -111,13 +112,13 @@ class Answer:
 
 # -- abstention -----------------------------------------------------------------------------------
 
-FEATURES = ("dense_top", "sparse_coverage", "unknown_share", "retrievers_agree")
+FEATURES = ("dense_top", "sparse_coverage", "unknown_share", "retrievers_agree", "ranker_margin")
 
 
 def answer_features(result: SearchResult) -> tuple[float, ...]:
     """The signals abstention reads, in FEATURES order (zeros when nothing was found)."""
     if not result.hits:
-        return (0.0, 0.0, result.unknown_share, 0.0)
+        return (0.0, 0.0, result.unknown_share, 0.0, 0.0)
     best_dense = max(result.hits, key=lambda hit: hit.dense)
     best_sparse = max(result.hits, key=lambda hit: hit.sparse)
     ceiling = result.sparse_ceiling
@@ -126,6 +127,7 @@ def answer_features(result: SearchResult) -> tuple[float, ...]:
         best_sparse.sparse / ceiling if ceiling else 0.0,
         result.unknown_share,
         float(best_dense.chunk.anchor == best_sparse.chunk.anchor),
+        result.hits[0].ranked - result.hits[1].ranked if len(result.hits) > 1 else 0.0,
     )
 
 

@@ -92,14 +92,15 @@ class SearchScope:
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """A fused result with each retriever's own score (cosine, BM25) for this passage, and
-    the cosine of its latent terms with the question's."""
+    """A fused result with each retriever's own score (cosine, BM25) for this passage, the
+    cosine of its latent terms with the question's, and the ranker's score once ranked."""
 
     chunk: Chunk
     fused: float
     dense: float
     sparse: float
     latent: float = 0.0
+    ranked: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
