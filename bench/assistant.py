@@ -105,12 +105,18 @@ def training(found: Sequence[tuple[EvalQuestion, Candidates]]) -> list[tuple[Fea
     ]
 
 
-def fit_on_dev(knowledge: KnowledgeBase, questions: Sequence[EvalQuestion]) -> Ranker:
-    dev = [q for q in questions if q.split == "dev" and q.in_scope]
+def dev_candidates(
+    knowledge: KnowledgeBase, questions: Sequence[EvalQuestion]
+) -> list[tuple[EvalQuestion, Candidates]]:
+    """The fused candidates of every in-scope dev question, what the ranker is fitted on."""
+    return [(q, candidates(knowledge, q)) for q in questions if q.split == "dev" and q.in_scope]
+
+
+def fit_on_dev(found: Sequence[tuple[EvalQuestion, Candidates]]) -> Ranker:
     model = fit_ranker(
-        training([(q, candidates(knowledge, q)) for q in dev]),
+        training(found),
         depth=DEFAULT_DEPTH,
-        fitted_on=f"dev split of the evaluation set, {len(dev)} questions in scope",
+        fitted_on=f"dev split of the evaluation set, {len(found)} questions in scope",
     )
     RANKING.write_text(model.to_json() + "\n", encoding="utf-8")
     weights = ", ".join(f"{n} {w:+.2f}" for n, w in zip(FEATURES, model.weights, strict=True))
@@ -165,10 +171,8 @@ def report(outcomes: Sequence[Outcome]) -> None:
             print(line(name, summarize(chosen)))
 
 
-def cross_validated(knowledge: KnowledgeBase, questions: Sequence[EvalQuestion]) -> None:
+def cross_validated(found: Sequence[tuple[EvalQuestion, Candidates]]) -> None:
     """Each dev question ranked by a ranker fitted on the other folds of the dev split."""
-    dev = [q for q in questions if q.split == "dev" and q.in_scope]
-    found = [(q, candidates(knowledge, q)) for q in dev]
     outcomes = []
     for fold in range(FOLDS):
         others = [item for i, item in enumerate(found) if i % FOLDS != fold]
@@ -206,7 +210,6 @@ def retrievers_alone(knowledge: KnowledgeBase, questions: Sequence[EvalQuestion]
                 f"{rate(summary.recall_at_5)} {rate(summary.mrr)}"
             )
     knowledge.fusion, knowledge.ranker = default, ranker
-    cross_validated(knowledge, questions)
 
 
 def encoder_speed(encoder: DenseEncoder) -> None:
@@ -235,7 +238,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--calibrate", action="store_true", help="refit abstention on the dev split"
+        "--calibrate", action="store_true", help="refit the ranker and abstention on dev"
     )
     parser.add_argument("--qdrant-path", default=":memory:", help="local Qdrant folder")
     args = parser.parse_args()
@@ -246,11 +249,13 @@ def main() -> None:
     in_scope = sum(q.in_scope for q in questions)
     out_of_scope = len(questions) - in_scope
     print(f"{len(questions)} questions ({in_scope} in scope, {out_of_scope} out of scope)\n")
+    found = dev_candidates(knowledge, questions)
     if args.calibrate:
-        knowledge.ranker = fit_on_dev(knowledge, questions)
+        knowledge.ranker = fit_on_dev(found)
     abstention = calibrate(knowledge, questions) if args.calibrate else default_abstention()
     report(run(knowledge, questions, abstention))
     retrievers_alone(knowledge, questions)
+    cross_validated(found)
     print()
     encoder_speed(knowledge.encoder)
 

@@ -18,7 +18,7 @@ import threading
 import uuid
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from sotay_assistant.chunking import Chunk, chunk_document
@@ -275,8 +275,8 @@ class KnowledgeBase:
         with self._lock:
             asked = self.statistics.term_weights(read.terms)
             wording = self.statistics.term_weights(token_terms(read.regulation_words))
-        unranked = SearchResult(read, [], asked, wording)
-        sparse = self.statistics.query_vector(unranked.term_weights)
+        result = SearchResult(read, [], asked, wording)
+        sparse = self.statistics.query_vector(result.term_weights)
         dense = self.encoder.query(read.dense_text)
         # e5 runs in C without the interpreter lock: its latent terms are read while Qdrant
         # looks for the candidates.
@@ -292,5 +292,5 @@ class KnowledgeBase:
                 fusion=self.fusion,
             )
         if self.ranker is not None:
-            hits = rerank(hits, unranked.ranked_question(), self.ranker)
-        return SearchResult(read, hits[:limit], asked, wording)
+            hits = rerank(hits, result.ranked_question(), self.ranker)
+        return replace(result, hits=hits[:limit])
