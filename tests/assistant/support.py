@@ -12,8 +12,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+from qdrant_client import QdrantClient, models
 
+from sotay_assistant.dense import DIMENSION, DenseEncoder
+from sotay_assistant.index import DEFAULT_COLLECTION, DENSE, SPARSE, PassageIndex
 from sotay_assistant.repository import OrganizationNode, upsert_organization
+from sotay_assistant.retrieval import KnowledgeBase
 from sotay_common.auth import Principal, Role
 from sotay_common.consumer import HandlerContext, Record
 from sotay_common.db import Database
@@ -193,3 +197,26 @@ async def deliver(
     )
     async with database.transaction() as tx:
         await handler(HandlerContext(tx, envelope, record), event)
+
+
+def write_index_of_layout_1(path: str, encoder: DenseEncoder, *events: DocumentPublishedV1) -> None:
+    """A local Qdrant folder as a version before latent terms left it: the passages of `events`
+    in a collection holding the name itself, with the e5 and BM25 vectors only."""
+    current = KnowledgeBase(PassageIndex.connect(), encoder)
+    for event in events:
+        current.index_document(event)
+    points, _ = current.index.client.scroll(
+        DEFAULT_COLLECTION, limit=10_000, with_payload=True, with_vectors=[DENSE, SPARSE]
+    )
+    current.index.close()
+    earlier = QdrantClient(path=path)
+    earlier.create_collection(
+        DEFAULT_COLLECTION,
+        vectors_config={DENSE: models.VectorParams(size=DIMENSION, distance=models.Distance.DOT)},
+        sparse_vectors_config={SPARSE: models.SparseVectorParams()},
+    )
+    earlier.upsert(
+        DEFAULT_COLLECTION,
+        [models.PointStruct(id=p.id, vector=p.vector or {}, payload=p.payload) for p in points],
+    )
+    earlier.close()

@@ -2,13 +2,12 @@ import uuid
 from pathlib import Path
 
 import pytest
-from qdrant_client import QdrantClient, models
 
 from sotay_assistant.dense import DenseEncoder
-from sotay_assistant.index import DEFAULT_COLLECTION, LATENT, PassageIndex, SearchScope
+from sotay_assistant.index import DEFAULT_COLLECTION, LAYOUT, PassageIndex, SearchScope
 from sotay_assistant.retrieval import IndexOutcome, KnowledgeBase
 from sotay_common.events.content import DocumentKind, DocumentPublishedV1
-from tests.assistant.support import demo_document, published_event
+from tests.assistant.support import demo_document, published_event, write_index_of_layout_1
 
 pytestmark = pytest.mark.xdist_group("assistant-model")
 
@@ -126,25 +125,56 @@ def test_local_folder_keeps_the_index_and_statistics_are_rebuilt_on_open(
     reader.index.close()
 
 
-def test_a_collection_without_latent_terms_is_dropped_for_the_indexer_to_fill(
-    tmp_path: Path,
+def test_a_collection_of_an_earlier_layout_answers_until_the_new_one_is_built(
+    tmp_path: Path, encoder: DenseEncoder
 ) -> None:
     folder = str(tmp_path / "qdrant")
-    earlier = QdrantClient(path=folder)
-    earlier.create_collection(
-        DEFAULT_COLLECTION,
-        vectors_config={"dense": models.VectorParams(size=384, distance=models.Distance.DOT)},
-        sparse_vectors_config={"bm25": models.SparseVectorParams()},
-    )
-    earlier.upsert(
-        DEFAULT_COLLECTION,
-        [models.PointStruct(id=1, vector={"dense": [0.0] * 384}, payload={"document_id": "x"})],
-    )
-    earlier.close()
-    index = PassageIndex.connect(path=folder)
-    sparse = index.client.get_collection(DEFAULT_COLLECTION).config.params.sparse_vectors
-    assert sparse is not None
-    assert LATENT in sparse
-    assert index.count() == 0
-    assert index.content_hashes() == {}
+    write_index_of_layout_1(folder, encoder, regulation(FIRST))
+    knowledge = KnowledgeBase(PassageIndex.connect(path=folder), encoder)
+    assert knowledge.rebuilding
+    assert knowledge.indexed_hashes() == {}  # the new collection, for the indexer to fill
+    answered = knowledge.search("đảng viên vắng mặt báo cáo ai").hits
+    assert answered[0].chunk.anchor == "dieu-1-khoan-2"
+    assert answered[0].latent == 0.0  # the old collection has no latent terms
+
+    knowledge.index_document(regulation(SECOND, version=2))  # the indexer's work
+    assert "theo quý" not in anchors(knowledge)["dieu-2-khoan-1"]  # still the old collection
+    assert knowledge.finish_rebuild()
+    assert not knowledge.index.rebuilding  # (not the property: mypy keeps it narrowed)
+    assert not knowledge.finish_rebuild()
+    assert "theo quý" in anchors(knowledge)["dieu-2-khoan-1"]
+    assert knowledge.statistics.passages == 4  # counted afresh from the new collection
+    assert knowledge.search("đảng viên vắng mặt báo cáo ai").hits[0].latent > 0
+    aliases = knowledge.index.client.get_aliases().aliases
+    assert [(a.alias_name, a.collection_name) for a in aliases] == [
+        (DEFAULT_COLLECTION, f"{DEFAULT_COLLECTION}-layout{LAYOUT}")
+    ]
+    knowledge.index.close()
+
+    reopened = KnowledgeBase(PassageIndex.connect(path=folder), encoder)
+    assert not reopened.rebuilding
+    assert "theo quý" in anchors(reopened)["dieu-2-khoan-1"]
+    reopened.index.close()
+
+
+def test_a_document_archived_during_a_rebuild_is_no_longer_cited(
+    tmp_path: Path, encoder: DenseEncoder
+) -> None:
+    folder = str(tmp_path / "qdrant")
+    event = regulation(FIRST)
+    write_index_of_layout_1(folder, encoder, event)
+    knowledge = KnowledgeBase(PassageIndex.connect(path=folder), encoder)
+    assert knowledge.search("đảng phí hằng tháng").hits
+    knowledge.remove_document(event.document_id)
+    assert knowledge.search("đảng phí hằng tháng").hits == []
+    knowledge.index.close()
+
+
+def test_a_new_folder_answers_through_the_alias_of_the_current_layout() -> None:
+    index = PassageIndex.connect()
+    assert not index.rebuilding
+    aliases = index.client.get_aliases().aliases
+    assert [(a.alias_name, a.collection_name) for a in aliases] == [
+        (DEFAULT_COLLECTION, f"{DEFAULT_COLLECTION}-layout{LAYOUT}")
+    ]
     index.close()

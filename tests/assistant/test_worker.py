@@ -14,12 +14,13 @@ import pytest_asyncio
 from sotay_assistant.dense import DenseEncoder
 from sotay_assistant.events import on_document_archived, on_document_published
 from sotay_assistant.index import PassageIndex
+from sotay_assistant.repository import CHANGED_CHANNEL
 from sotay_assistant.retrieval import KnowledgeBase
 from sotay_assistant.service import IndexWorker
 from sotay_common.events.content import DocumentArchivedV1
 from sotay_common.storage import FileBlobStore
 from sotay_devstack.pytest_plugin import FreshSchema
-from tests.assistant.support import SMALL_RULES, deliver, small_rules
+from tests.assistant.support import SMALL_RULES, deliver, small_rules, write_index_of_layout_1
 from tests.assistant.test_events import NOW
 
 pytestmark = pytest.mark.xdist_group("assistant-model")
@@ -147,3 +148,36 @@ async def test_an_index_that_lost_its_documents_is_rebuilt_from_the_recorded_eve
     assert worker.knowledge.indexed_document(event.document_id) is not None
     assert len(await reindexed_events(fresh_database)) == 2
     worker.knowledge.index.close()
+
+
+async def test_an_index_of_an_earlier_layout_answers_until_the_indexer_has_rebuilt_it(
+    fresh_database: FreshSchema, store: FileBlobStore, encoder: DenseEncoder, tmp_path: Path
+) -> None:
+    database, event = fresh_database.database, small_rules()
+    await deliver(database, on_document_published, event)
+    earlier = IndexWorker(database, KnowledgeBase(PassageIndex.connect(), encoder), store)
+    assert await earlier.run_next()  # recorded as indexed, by the earlier version
+    earlier.knowledge.index.close()
+    folder = str(tmp_path / "qdrant")
+    write_index_of_layout_1(folder, encoder, event)
+    knowledge = KnowledgeBase(PassageIndex.connect(path=folder), encoder)
+    worker = IndexWorker(database, knowledge, store)
+    listener = await fresh_database.connect()
+    changes: list[str] = []
+    await listener.add_listener(
+        fresh_database.schema + CHANGED_CHANNEL, lambda *args: changes.append(args[-1])
+    )
+
+    assert not await worker.finish_rebuild()  # the document is not in the new collection yet
+    assert knowledge.rebuilding
+    assert knowledge.search("họp chi bộ vào ngày nào").hits
+    assert await worker.run_next()  # re-indexed into the new collection
+    assert await worker.finish_rebuild()
+    assert not knowledge.index.rebuilding  # (not the property: mypy keeps it narrowed)
+    assert knowledge.indexed_document(event.document_id) is not None
+    assert knowledge.search("họp chi bộ vào ngày nào").hits[0].latent > 0
+    assert not await worker.finish_rebuild()
+    await listener.execute("SELECT 1")  # let the notifications arrive
+    assert "rebuilt" in changes
+    await listener.close()
+    knowledge.index.close()

@@ -99,6 +99,7 @@ async def run_assistant(runtime: Runtime) -> None:
                 changed.clear()
                 while await worker.run_next():
                     pass
+                await worker.finish_rebuild()
             elif changed.is_set():
                 changed.clear()
                 await asyncio.to_thread(engine.knowledge.reload)

@@ -11,9 +11,13 @@ document with another content hash is deleted. Readers never see the document mi
 the moment both versions are present, search keeps only the newest version of each document.
 Re-publishing the same content (same hash) only rewrites the version number in the payloads.
 
-A collection made by an earlier version without the latent-term vectors is dropped when the
-index is opened; the indexer then finds it empty and indexes the recorded documents again
-(sotay_assistant.service.IndexWorker.reconcile).
+The collection name is an alias of the collection of the current LAYOUT (the vectors stored per
+passage). When it leads to one of an earlier layout (an upgrade: the latent terms came in layout
+2), the new one is built beside it: writes go to the new collection while questions are still
+answered from the old, the indexer re-indexes every recorded document into it
+(sotay_assistant.service.IndexWorker.reconcile), and once it has caught up the alias is moved
+and the old collection dropped (`finish_rebuild`). An old collection that holds the name itself
+(not through an alias) is dropped just before the alias is made: searches in that instant fail.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ DEFAULT_COLLECTION = "assistant_passages"
 DENSE = "dense"
 SPARSE = "bm25"
 LATENT = "latent"
+LAYOUT = 2  # raise when the vectors stored per passage change: the collection is rebuilt
 _POINT_NAMESPACE = uuid.UUID("6f1c2a4e-3b7d-5e8f-9a0b-1c2d3e4f5a6b")
 _SCROLL_PAGE = 256
 _INDEXED_FIELDS = ("document_id", "kind", "organization_id", "content_hash")
@@ -121,8 +126,11 @@ class PassageIndex:
         """`payload_indexes`: create keyword indexes for the filtered fields (a server uses
         them; local mode scans anyway and warns)."""
         self.client = client
-        self.collection = collection
-        self._ensure_collection(payload_indexes)
+        self.collection = collection  # the name questions are answered from
+        self._target = collection  # the collection written to
+        self._served_latent = True
+        self.rebuilding = False
+        self._open(payload_indexes)
 
     @classmethod
     def connect(
@@ -137,18 +145,40 @@ class PassageIndex:
     def close(self) -> None:
         self.client.close()
 
-    def _ensure_collection(self, payload_indexes: bool) -> None:
-        if self.client.collection_exists(self.collection):
-            sparse = self.client.get_collection(self.collection).config.params.sparse_vectors
-            if sparse and LATENT in sparse:
-                return
-            logger.warning(
-                "dropping a passage collection of an earlier layout; documents are indexed again",
-                extra={"collection": self.collection},
-            )
-            self.client.delete_collection(self.collection)
+    def _open(self, payload_indexes: bool) -> None:
+        served = self._collection_named(self.collection)
+        if served is not None and self._has_current_layout(served):
+            self._target = served
+            return
+        self._target = f"{self.collection}-layout{LAYOUT}"
+        self._create(self._target, payload_indexes)
+        if served is None:
+            self._point_name_at(self._target)
+            return
+        logger.warning(
+            "the passage collection is of an earlier layout: building the new one beside it",
+            extra={"collection": served, "new": self._target},
+        )
+        self.rebuilding = True
+        self._served_latent = False
+
+    def _collection_named(self, name: str) -> str | None:
+        """The collection `name` leads to: the one its alias points at, or the collection of
+        that name; None when there is neither."""
+        for alias in self.client.get_aliases().aliases:
+            if alias.alias_name == name:
+                return alias.collection_name
+        return name if self.client.collection_exists(name) else None
+
+    def _has_current_layout(self, collection: str) -> bool:
+        sparse = self.client.get_collection(collection).config.params.sparse_vectors
+        return bool(sparse and LATENT in sparse)
+
+    def _create(self, collection: str, payload_indexes: bool) -> None:
+        if self.client.collection_exists(collection):  # a rebuild that was interrupted
+            return
         self.client.create_collection(
-            self.collection,
+            collection,
             vectors_config={
                 DENSE: models.VectorParams(size=DIMENSION, distance=models.Distance.DOT)
             },
@@ -158,9 +188,45 @@ class PassageIndex:
             },
         )
         for name in _INDEXED_FIELDS if payload_indexes else ():
-            self.client.create_payload_index(
-                self.collection, name, models.PayloadSchemaType.KEYWORD
+            self.client.create_payload_index(collection, name, models.PayloadSchemaType.KEYWORD)
+
+    def _point_name_at(self, collection: str, *, moving: bool = False) -> None:
+        operations: list[models.AliasOperations] = [
+            models.CreateAliasOperation(
+                create_alias=models.CreateAlias(
+                    collection_name=collection, alias_name=self.collection
+                )
             )
+        ]
+        if moving:
+            delete = models.DeleteAlias(alias_name=self.collection)
+            operations.insert(0, models.DeleteAliasOperation(delete_alias=delete))
+        self.client.update_collection_aliases(change_aliases_operations=operations)
+
+    def finish_rebuild(self) -> bool:
+        """Answers from the rebuilt collection and drops the old one; False when there was no
+        rebuild. Call it once the new collection holds every document."""
+        if not self.rebuilding:
+            return False
+        old = self._collection_named(self.collection)
+        if old == self.collection:  # the name is the old collection's own, not an alias
+            self.client.delete_collection(old)
+            self._point_name_at(self._target)
+        else:
+            self._point_name_at(self._target, moving=old is not None)
+            if old is not None and old != self._target:
+                self.client.delete_collection(old)
+        logger.info("the rebuilt passage collection answers now", extra={"new": self._target})
+        self.refresh()
+        return True
+
+    def refresh(self) -> None:
+        """Reads again which collection answers (another process may have finished a
+        rebuild)."""
+        served = self._collection_named(self.collection)
+        self._served_latent = served is not None and self._has_current_layout(served)
+        if served == self._target:
+            self.rebuilding = False
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -169,39 +235,47 @@ class PassageIndex:
     ) -> None:
         """Makes `passages` (all of this content hash) the document's content."""
         if passages:
-            self.client.upsert(self.collection, [_point(p) for p in passages], wait=True)
+            self.client.upsert(self._target, [_point(p) for p in passages], wait=True)
         older = _document_filter(document_id, other_than_hash=content_hash)
-        self.client.delete(self.collection, models.FilterSelector(filter=older), wait=True)
+        self.client.delete(self._target, models.FilterSelector(filter=older), wait=True)
 
     def remove_document(self, document_id: uuid.UUID) -> list[StoredPassage]:
-        """Deletes every passage of the document; returns them."""
-        return self._delete(_document_filter(document_id))
+        """Deletes every passage of the document; returns them. During a rebuild the old
+        collection loses them too: an archived document is not cited meanwhile."""
+        selector = _document_filter(document_id)
+        if self.rebuilding:
+            self._delete(self.collection, selector)
+        return self._delete(self._target, selector)
 
     def set_version(self, document_id: uuid.UUID, version: int) -> None:
         self.client.set_payload(
-            self.collection,
+            self._target,
             {"version": version},
             models.FilterSelector(filter=_document_filter(document_id)),
             wait=True,
         )
 
-    def _delete(self, selector: models.Filter) -> list[StoredPassage]:
-        doomed = list(self.stored_passages(selector))
+    def _delete(self, collection: str, selector: models.Filter) -> list[StoredPassage]:
+        doomed = list(self._passages(collection, selector))
         if doomed:
-            self.client.delete(self.collection, models.FilterSelector(filter=selector), wait=True)
+            self.client.delete(collection, models.FilterSelector(filter=selector), wait=True)
         return doomed
 
     def stored_passages_of(self, document_id: uuid.UUID) -> Iterator[StoredPassage]:
-        return self.stored_passages(_document_filter(document_id))
+        """The document's passages as written (in the new collection during a rebuild)."""
+        return self._passages(self._target, _document_filter(document_id))
 
     # -- reading ------------------------------------------------------------------------------
 
-    def stored_passages(self, selector: models.Filter | None = None) -> Iterator[StoredPassage]:
-        """Every stored passage (of the selection), with its sparse vector."""
+    def stored_passages(self) -> Iterator[StoredPassage]:
+        """Every passage questions are answered from, with its sparse vector."""
+        return self._passages(self.collection, None)
+
+    def _passages(self, collection: str, selector: models.Filter | None) -> Iterator[StoredPassage]:
         offset: Any = None
         while True:
             records, offset = self.client.scroll(
-                self.collection,
+                collection,
                 scroll_filter=selector,
                 limit=_SCROLL_PAGE,
                 offset=offset,
@@ -216,7 +290,7 @@ class PassageIndex:
     def indexed_document(self, document_id: uuid.UUID) -> IndexedDocument | None:
         """The newest indexed version of the document, or None."""
         versions: dict[tuple[int, str], int] = {}
-        for passage in self.stored_passages(_document_filter(document_id)):
+        for passage in self.stored_passages_of(document_id):
             key = (passage.chunk.version, passage.chunk.content_hash)
             versions[key] = versions.get(key, 0) + 1
         if not versions:
@@ -230,7 +304,7 @@ class PassageIndex:
         offset: Any = None
         while True:
             records, offset = self.client.scroll(
-                self.collection,
+                self._target,
                 limit=_SCROLL_PAGE,
                 offset=offset,
                 with_payload=["document_id", "version", "content_hash"],
@@ -251,7 +325,7 @@ class PassageIndex:
         offset: Any = None
         while True:
             records, offset = self.client.scroll(
-                self.collection,
+                self._target,
                 scroll_filter=_document_filter(document_id),
                 limit=_SCROLL_PAGE,
                 offset=offset,
@@ -305,9 +379,9 @@ class PassageIndex:
             query=models.RrfQuery(rrf=models.Rrf(k=fusion.rrf_k, weights=weights)),
             limit=limit,
             with_payload=True,
-            with_vectors=[DENSE, SPARSE, LATENT],
+            with_vectors=[DENSE, SPARSE, LATENT] if self._served_latent else [DENSE, SPARSE],
         )
-        terms = latent() if latent else None
+        terms = latent() if latent and self._served_latent else None
         hits = [_hit(point, dense, sparse, terms) for point in response.points]
         return _newest_versions(hits)
 

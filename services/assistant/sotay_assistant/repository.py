@@ -171,9 +171,20 @@ async def finish_job(
         indexed_hash,
         chunk_count,
     )
-    await conn.execute(
-        f"SELECT pg_notify(current_schema() || '{CHANGED_CHANNEL}', $1)", str(job.document_id)
+    await notify_changed(conn, str(job.document_id))
+
+
+async def notify_changed(conn: asyncpg.Connection, what: str) -> None:
+    """Tells the processes that answer questions to read the index again."""
+    await conn.execute(f"SELECT pg_notify(current_schema() || '{CHANGED_CHANNEL}', $1)", what)
+
+
+async def unsettled_requests(conn: asyncpg.Connection) -> int:
+    """How many requests are waiting or being carried out."""
+    count: int = await conn.fetchval(
+        "SELECT count(*) FROM documents WHERE job_status IN ('pending', 'running')"
     )
+    return count
 
 
 async def fail_job(

@@ -141,8 +141,24 @@ class KnowledgeBase:
         """Rebuilds the corpus statistics from the stored passages."""
         statistics, restorer = Bm25Statistics(), DiacriticsRestorer()
         with self._lock:
+            self.index.refresh()
             self.statistics, self.restorer = statistics, restorer
             self._count(self.index.stored_passages(), sign=+1)
+
+    @property
+    def rebuilding(self) -> bool:
+        """Whether documents are being indexed into a new collection beside the one that
+        answers (sotay_assistant.index)."""
+        return self.index.rebuilding
+
+    def finish_rebuild(self) -> bool:
+        """Answers from the rebuilt collection (its statistics counted afresh: while it was
+        built, both collections' passages were counted)."""
+        with self._lock:
+            if not self.index.finish_rebuild():
+                return False
+        self.reload()
+        return True
 
     # -- indexing -----------------------------------------------------------------------------
 

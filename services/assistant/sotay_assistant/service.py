@@ -408,6 +408,24 @@ class IndexWorker:
             )
         return len(lost) + len(unknown)
 
+    async def finish_rebuild(self) -> bool:
+        """Moves the answering to the collection being rebuilt once it holds every recorded
+        document (no request waiting, nothing left to re-index), and tells the other
+        processes. False while there is no rebuild or it is not done."""
+        if not self.knowledge.rebuilding:
+            return False
+        async with self.database.connection() as conn:
+            if await repository.unsettled_requests(conn):
+                return False
+        if await self.reconcile():
+            return False
+        if not await asyncio.to_thread(self.knowledge.finish_rebuild):
+            return False
+        async with self.database.transaction() as tx:
+            await repository.notify_changed(tx.conn, "rebuilt")
+        logger.info("the passage collection was rebuilt")
+        return True
+
     async def _carry_out(self, job: IndexJob) -> _Done:
         if job.archived or job.event is None:
             removed = await asyncio.to_thread(self.knowledge.remove_document, job.document_id)
