@@ -4,6 +4,12 @@ Each question is labelled with the passages that answer it, as `<document slug>:
 (e.g. "dieu-le-mau:dieu-5-khoan-2"), or ["none"] when the corpus does not answer it. The set is
 split into a dev half (used to choose methods and calibrate abstention) and a held-out test
 half (only reported).
+
+Who wrote them: q001-q820 the people who built the assistant; q821 onwards separate authors who
+read only the corpus passages, never the system or the other questions, each batch with its own
+persona (q821-q940 dev, q941-q1004 test, q1005-q1084 test, q1085-q1204 dev: older rural
+members and cell secretaries, q1205-q1324 dev: young members and applicants). Their wording is
+further from the documents', and harder.
 """
 
 from __future__ import annotations
