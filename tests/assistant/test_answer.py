@@ -89,11 +89,11 @@ def test_answering_sentence_is_the_clause_with_most_question_weight() -> None:
 
 
 def test_abstention_fit_separates_and_round_trips() -> None:
-    answerable = [((0.92 + i / 1000, 0.8, 0.0, 1.0, 2.0), True) for i in range(10)]
-    unanswerable = [((0.84 + i / 1000, 0.3, 0.3, 0.0, 0.2), False) for i in range(10)]
+    answerable = [((0.92 + i / 1000, 0.8, 0.0, 1.0, 2.0, 12.0), True) for i in range(10)]
+    unanswerable = [((0.84 + i / 1000, 0.3, 0.3, 0.0, 0.2, 12.0), False) for i in range(10)]
     model = fit_abstention(answerable + unanswerable, fitted_on="synthetic")
-    assert model.probability_of((0.93, 0.8, 0.0, 1.0, 2.0)) > model.threshold
-    assert model.probability_of((0.84, 0.3, 0.3, 0.0, 0.2)) < model.threshold
+    assert model.probability_of((0.93, 0.8, 0.0, 1.0, 2.0, 12.0)) > model.threshold
+    assert model.probability_of((0.84, 0.3, 0.3, 0.0, 0.2, 12.0)) < model.threshold
     assert AbstentionModel.from_json(model.to_json()) == model
 
 

@@ -2,10 +2,12 @@
 that answers highlighted inside the quote, further passages to read ("xem thêm"), or an honest
 "not found" when the evidence is weak.
 
-Abstention is a logistic model over five signals of a search (`answer_features`): the best
+Abstention is a logistic model over six signals of a search (`answer_features`): the best
 dense score, how much of the question's BM25 weight the best keyword match covers, the share of
 question syllables the corpus never uses, whether both retrievers agree on the best passage,
-and how far the ranker puts the first passage ahead of the second. Its weights and threshold
+how far the ranker puts the first passage ahead of the second, and the question's length (a
+member telling their situation at length matches less of any passage than a short question
+does, without being out of scope). Its weights and threshold
 are fitted on the dev split of the evaluation set (bench/assistant.py --calibrate writes
 data/abstention.json) and only reported on the held-out test split.
 
@@ -112,13 +114,21 @@ class Answer:
 
 # -- abstention -----------------------------------------------------------------------------------
 
-FEATURES = ("dense_top", "sparse_coverage", "unknown_share", "retrievers_agree", "ranker_margin")
+FEATURES = (
+    "dense_top",
+    "sparse_coverage",
+    "unknown_share",
+    "retrievers_agree",
+    "ranker_margin",
+    "question_length",
+)
 
 
 def answer_features(result: SearchResult) -> tuple[float, ...]:
     """The signals abstention reads, in FEATURES order (zeros when nothing was found)."""
+    length = float(len(result.question.restoration.tokens))  # syllables
     if not result.hits:
-        return (0.0, 0.0, result.unknown_share, 0.0, 0.0)
+        return (0.0, 0.0, result.unknown_share, 0.0, 0.0, length)
     best_dense = max(result.hits, key=lambda hit: hit.dense)
     best_sparse = max(result.hits, key=lambda hit: hit.sparse)
     ceiling = result.sparse_ceiling
@@ -128,6 +138,7 @@ def answer_features(result: SearchResult) -> tuple[float, ...]:
         result.unknown_share,
         float(best_dense.chunk.anchor == best_sparse.chunk.anchor),
         result.hits[0].ranked - result.hits[1].ranked if len(result.hits) > 1 else 0.0,
+        length,
     )
 
 
