@@ -151,9 +151,17 @@ class PassageIndex:
             self._target = served
             return
         self._target = f"{self.collection}-layout{LAYOUT}"
-        self._create(self._target, payload_indexes)
+        try:
+            self._create(self._target, payload_indexes)
+            if served is None:
+                self._point_name_at(self._target)
+        except Exception:
+            # another replica starting against the same server may have made them first
+            if self._collection_named(self.collection) is None or not self.client.collection_exists(
+                self._target
+            ):
+                raise
         if served is None:
-            self._point_name_at(self._target)
             return
         logger.warning(
             "the passage collection is of an earlier layout: building the new one beside it",
