@@ -225,7 +225,8 @@ class PassageIndex:
             if old is not None and old != self._target:
                 self.client.delete_collection(old)
         logger.info("the rebuilt passage collection answers now", extra={"new": self._target})
-        self.refresh()
+        self.rebuilding = False
+        self._served_latent = True  # the new collection is of the current layout
         return True
 
     def refresh(self) -> None:
