@@ -11,8 +11,14 @@ diacritics, and the retrievers alone against their fusion and the re-ranked fusi
 is fitted on the dev split, so the dev figures are in-sample; a line ranks each dev question
 with a ranker fitted without it (5 folds).
 
---calibrate refits the ranker and then the abstention model on the dev split and writes
-sotay_assistant/data/ranker.json and abstention.json before measuring.
+The dev questions are also the packaged known questions (sotay_assistant.memory). Every
+question, of either split, is ranked against those of the other authors only: a dev question
+would otherwise find itself, and the builders wrote some questions into both splits, accented
+in one and unaccented in the other.
+
+--calibrate writes the dev questions to sotay_assistant/data/answered_questions.tsv, refits the
+ranker and then the abstention model on the dev split and writes data/ranker.json and
+abstention.json before measuring.
 """
 
 from __future__ import annotations
@@ -37,8 +43,22 @@ from sotay_assistant.answer import (
     fit_abstention,
 )
 from sotay_assistant.dense import DenseEncoder
-from sotay_assistant.eval import EvalQuestion, Outcome, Summary, load_questions, summarize
+from sotay_assistant.eval import (
+    EvalQuestion,
+    Outcome,
+    Summary,
+    author_of,
+    load_questions,
+    summarize,
+)
 from sotay_assistant.index import FusionSettings, PassageIndex
+from sotay_assistant.memory import (
+    KnownQuestion,
+    QuestionMemory,
+    packaged_questions,
+    passage_key,
+    write_known_questions,
+)
 from sotay_assistant.rerank import (
     DEFAULT_DEPTH,
     FEATURES,
@@ -47,13 +67,15 @@ from sotay_assistant.rerank import (
     candidate_features,
     fit_ranker,
 )
-from sotay_assistant.retrieval import KnowledgeBase, SearchResult
+from sotay_assistant.retrieval import DEFAULT_LIMIT, KnowledgeBase, SearchResult
 from sotay_common.text import has_diacritics
 from tests.assistant.support import demo_events, slugs_by_id
 
 DATA = Path(__file__).resolve().parents[1] / "services/assistant/sotay_assistant/data"
 CALIBRATION = DATA / "abstention.json"
 RANKING = DATA / "ranker.json"
+KNOWN = DATA / "answered_questions.tsv"
+EVAL_SOURCE = "eval:"
 FOLDS = 5
 Candidates = tuple[Features, tuple[str, ...]]  # the fused candidates' features and labels
 HEADER = (
@@ -70,29 +92,80 @@ def build(path: str, *, rerank: bool) -> tuple[KnowledgeBase, float]:
     return knowledge, time.perf_counter() - started
 
 
+def known_from_dev(
+    knowledge: KnowledgeBase, questions: Sequence[EvalQuestion]
+) -> list[KnownQuestion]:
+    """Each in-scope dev question with each passage that answers it."""
+    slugs = slugs_by_id()
+    texts = {
+        f"{slugs[p.chunk.document_id]}:{p.chunk.anchor}": p.chunk.text
+        for p in knowledge.index.stored_passages()
+    }
+    return [
+        KnownQuestion(EVAL_SOURCE + q.id, q.question, passage_key(texts[label]))
+        for q in questions
+        if q.split == "dev" and q.in_scope
+        for label in q.answers
+    ]
+
+
+def write_known(known: Sequence[KnownQuestion]) -> None:
+    KNOWN.write_text(write_known_questions(known), encoding="utf-8")
+    print(f"{len(known)} known questions written to {KNOWN.name}")
+
+
+class Memories:
+    """The known questions each evaluation question is ranked against: those of other authors."""
+
+    def __init__(self, memory: QuestionMemory) -> None:
+        self.memory = memory
+        self._by_author: dict[str, QuestionMemory] = {}
+
+    def _by(self, author: str, source: str) -> bool:
+        return source.startswith(EVAL_SOURCE) and author_of(source[len(EVAL_SOURCE) :]) == author
+
+    def of_others(self, question: EvalQuestion) -> QuestionMemory:
+        author = author_of(question.id)
+        if author not in self._by_author:
+            self._by_author[author] = self.memory.without(partial(self._by, author))
+        return self._by_author[author]
+
+
+def ask(
+    knowledge: KnowledgeBase,
+    memories: Memories,
+    question: EvalQuestion,
+    limit: int = DEFAULT_LIMIT,
+) -> SearchResult:
+    return knowledge.search(question.question, limit=limit, memory=memories.of_others(question))
+
+
 def ranked_labels(result: SearchResult) -> tuple[str, ...]:
     slugs = slugs_by_id()
     return tuple(f"{slugs[hit.chunk.document_id]}:{hit.chunk.anchor}" for hit in result.hits)
 
 
 def run(
-    knowledge: KnowledgeBase, questions: Sequence[EvalQuestion], abstention: AbstentionModel
+    knowledge: KnowledgeBase,
+    memories: Memories,
+    questions: Sequence[EvalQuestion],
+    abstention: AbstentionModel,
 ) -> list[Outcome]:
     """Each question through search and answer composition, timed end to end."""
     outcomes = []
     for question in questions:
         started = time.perf_counter()
-        result = knowledge.search(question.question)
+        result = ask(knowledge, memories, question)
         answer = compose_answer(result, abstention=abstention)
         elapsed = time.perf_counter() - started
         outcomes.append(Outcome(question, ranked_labels(result), not answer.answered, elapsed))
     return outcomes
 
 
-def candidates(knowledge: KnowledgeBase, question: EvalQuestion) -> Candidates:
+def candidates(knowledge: KnowledgeBase, memories: Memories, question: EvalQuestion) -> Candidates:
     ranker, knowledge.ranker = knowledge.ranker, None
     try:
-        result = knowledge.search(question.question, limit=DEFAULT_DEPTH)
+        result = ask(knowledge, memories, question, limit=DEFAULT_DEPTH)
     finally:
         knowledge.ranker = ranker
     return candidate_features(result.hits, result.ranked_question()), ranked_labels(result)
@@ -106,10 +179,14 @@ def training(found: Sequence[tuple[EvalQuestion, Candidates]]) -> list[tuple[Fea
 
 
 def dev_candidates(
-    knowledge: KnowledgeBase, questions: Sequence[EvalQuestion]
+    knowledge: KnowledgeBase, memories: Memories, questions: Sequence[EvalQuestion]
 ) -> list[tuple[EvalQuestion, Candidates]]:
     """The fused candidates of every in-scope dev question, what the ranker is fitted on."""
-    return [(q, candidates(knowledge, q)) for q in questions if q.split == "dev" and q.in_scope]
+    return [
+        (q, candidates(knowledge, memories, q))
+        for q in questions
+        if q.split == "dev" and q.in_scope
+    ]
 
 
 def fit_on_dev(found: Sequence[tuple[EvalQuestion, Candidates]]) -> Ranker:
@@ -124,9 +201,11 @@ def fit_on_dev(found: Sequence[tuple[EvalQuestion, Candidates]]) -> Ranker:
     return model
 
 
-def calibrate(knowledge: KnowledgeBase, questions: Sequence[EvalQuestion]) -> AbstentionModel:
+def calibrate(
+    knowledge: KnowledgeBase, memories: Memories, questions: Sequence[EvalQuestion]
+) -> AbstentionModel:
     dev = [q for q in questions if q.split == "dev"]
-    samples = [(answer_features(knowledge.search(q.question)), q.in_scope) for q in dev]
+    samples = [(answer_features(ask(knowledge, memories, q)), q.in_scope) for q in dev]
     model = fit_abstention(
         samples, fitted_on=f"dev split of the evaluation set, {len(dev)} questions"
     )
@@ -152,6 +231,10 @@ def _in_category(category: str, question: EvalQuestion) -> bool:
     return question.category == category
 
 
+def _by_author(author: str, question: EvalQuestion) -> bool:
+    return author_of(question.id) == author
+
+
 def report(outcomes: Sequence[Outcome]) -> None:
     print(HEADER)
     for split in ("dev", "test"):
@@ -163,12 +246,15 @@ def report(outcomes: Sequence[Outcome]) -> None:
     }
     for category in ("accented", "unaccented", "informal", "paraphrase", "out_of_scope"):
         groups[f"category {category}"] = partial(_in_category, category)
+    for author in sorted({author_of(o.question.id) for o in outcomes}):
+        groups[f"author {author}"] = partial(_by_author, author)
     for split in ("dev", "test"):
         print(f"\nbreakdown, {split} split (- where undefined)")
         print(HEADER)
         for name, belongs in groups.items():
             chosen = [o for o in outcomes if o.question.split == split and belongs(o.question)]
-            print(line(name, summarize(chosen)))
+            if chosen:
+                print(line(name, summarize(chosen)))
 
 
 def cross_validated(found: Sequence[tuple[EvalQuestion, Candidates]]) -> None:
@@ -187,7 +273,9 @@ def cross_validated(found: Sequence[tuple[EvalQuestion, Candidates]]) -> None:
     )
 
 
-def retrievers_alone(knowledge: KnowledgeBase, questions: Sequence[EvalQuestion]) -> None:
+def retrievers_alone(
+    knowledge: KnowledgeBase, memories: Memories, questions: Sequence[EvalQuestion]
+) -> None:
     print("\nretrievers alone, fused, and re-ranked (in-scope questions; no abstention)")
     print(f"{'':28s} {'split':>5s} {'R@1':>6s} {'R@5':>6s} {'MRR':>6s}")
     default, ranker = knowledge.fusion, knowledge.ranker
@@ -202,7 +290,7 @@ def retrievers_alone(knowledge: KnowledgeBase, questions: Sequence[EvalQuestion]
         for split in ("dev", "test"):
             chosen = [q for q in questions if q.split == split and q.in_scope]
             outcomes = [
-                Outcome(q, ranked_labels(knowledge.search(q.question)), False, 0) for q in chosen
+                Outcome(q, ranked_labels(ask(knowledge, memories, q)), False, 0) for q in chosen
             ]
             summary = summarize(outcomes)
             print(
@@ -249,12 +337,19 @@ def main() -> None:
     in_scope = sum(q.in_scope for q in questions)
     out_of_scope = len(questions) - in_scope
     print(f"{len(questions)} questions ({in_scope} in scope, {out_of_scope} out of scope)\n")
-    found = dev_candidates(knowledge, questions)
+    known = known_from_dev(knowledge, questions) if args.calibrate else packaged_questions()
+    if args.calibrate:
+        write_known(known)
+    knowledge.remember(known)
+    memories = Memories(knowledge.memory)
+    found = dev_candidates(knowledge, memories, questions)
     if args.calibrate:
         knowledge.ranker = fit_on_dev(found)
-    abstention = calibrate(knowledge, questions) if args.calibrate else default_abstention()
-    report(run(knowledge, questions, abstention))
-    retrievers_alone(knowledge, questions)
+    abstention = (
+        calibrate(knowledge, memories, questions) if args.calibrate else default_abstention()
+    )
+    report(run(knowledge, memories, questions, abstention))
+    retrievers_alone(knowledge, memories, questions)
     cross_validated(found)
     print()
     encoder_speed(knowledge.encoder)

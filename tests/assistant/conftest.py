@@ -11,6 +11,7 @@ import pytest
 
 from sotay_assistant.dense import DenseEncoder
 from sotay_assistant.index import PassageIndex
+from sotay_assistant.memory import QuestionMemory
 from sotay_assistant.retrieval import KnowledgeBase
 from sotay_common.db import Migration, common_migrations, load_migrations
 from tests.assistant.support import demo_events
@@ -42,6 +43,14 @@ def demo_knowledge(encoder: DenseEncoder) -> Iterator[KnowledgeBase]:
         knowledge.index_document(event)
     yield knowledge
     knowledge.index.close()
+
+
+@pytest.fixture
+def learning(demo_knowledge: KnowledgeBase) -> Iterator[KnowledgeBase]:
+    """The demo corpus with known questions of the test's own."""
+    kept, demo_knowledge.memory = demo_knowledge.memory, QuestionMemory()
+    yield demo_knowledge
+    demo_knowledge.memory = kept
 
 
 @pytest.fixture

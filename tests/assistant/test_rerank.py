@@ -152,7 +152,13 @@ def test_the_packaged_ranker_loads_and_reads_the_signals_the_right_way() -> None
     ranker = default_ranker()
     assert ranker.depth == 20
     weights = dict(zip(FEATURES, ranker.weights, strict=True))
-    for signal in ("bm25_relative", "e5_gap", "latent_terms", "gives_asked_answer_rarely"):
+    for signal in (
+        "bm25_relative",
+        "e5_gap",
+        "latent_terms",
+        "gives_asked_answer_rarely",
+        "asked_before",
+    ):
         assert weights[signal] > 0, signal
 
 
@@ -168,6 +174,23 @@ def test_a_khoan_opening_with_the_questions_subject_is_preferred_unless_most_do(
     assert anchors(rerank(hits, question, default_ranker()))[:2] == ["1", "2"]
     crowded = [*hits[:2], *(hit(h.chunk.anchor, 0.3, 0.9, 10.0, "Chi bộ họp.") for h in others)]
     assert anchors(rerank(crowded, question, default_ranker()))[:2] == ["2", "1"]
+
+
+def test_a_khoan_known_to_answer_the_same_question_is_preferred() -> None:
+    known = {"2. Đảng viên đóng đảng phí hằng tháng tại chi bộ.": 0.8}
+    question = replace(
+        asking("tiền", "đảng", "nộp", "ở", "đâu"), asked_before=lambda text: known.get(text, 0.0)
+    )
+    hits = [
+        hit("1", 0.62, 0.91, 20.0, "1. Đảng viên được miễn đảng phí khi ốm đau."),
+        hit("2", 0.61, 0.91, 20.0, "2. Đảng viên đóng đảng phí hằng tháng tại chi bộ."),
+        *(hit(str(n), 0.3, 0.9, 10.0, "Chi bộ họp.") for n in range(3, 6)),
+    ]
+    assert column(candidate_features(hits, question), "asked_before") == [0, 0.8, 0, 0, 0]
+    assert anchors(rerank(hits, question, default_ranker()))[:2] == ["2", "1"]
+    assert anchors(rerank(hits, asking("tiền", "đảng", "nộp", "ở", "đâu"), default_ranker()))[
+        :2
+    ] == ["1", "2"]
 
 
 def lead(hits: list[Hit], question: RankedQuestion) -> float:

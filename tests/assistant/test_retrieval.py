@@ -1,5 +1,6 @@
 import pytest
 
+from sotay_assistant.memory import KnownQuestion, passage_key
 from sotay_assistant.retrieval import KnowledgeBase
 from tests.assistant.support import demo_document_id
 
@@ -71,3 +72,22 @@ def test_hits_carry_each_retrievers_score(demo_knowledge: KnowledgeBase) -> None
     assert 0.8 < best.dense < 1.0
     assert 0 < best.sparse <= 2.2 * result.sparse_ceiling
     assert 0.2 < best.latent <= 1.0
+
+
+def test_a_question_asked_before_in_other_words_finds_the_khoan_that_answered_it(
+    learning: KnowledgeBase,
+) -> None:
+    question = "Lễ kết nạp đảng viên gồm những nội dung gì?"
+    assert top(learning, question) != (CHARTER, "dieu-13-khoan-3")
+    ceremony = next(
+        p.chunk
+        for p in learning.index.stored_passages()
+        if (p.chunk.document_id, p.chunk.anchor) == (CHARTER, "dieu-13-khoan-3")
+    )
+    known = KnownQuestion("answer:1", "lễ kết nạp có những phần gì", passage_key(ceremony.text))
+    assert learning.remember([known, known]) == 1
+    assert learning.search(question).asked_before(ceremony.text) > 0.2
+    assert top(learning, question) == (CHARTER, "dieu-13-khoan-3")
+    assert learning.remember([], replacing="answer:") == 0
+    assert len(learning.memory) == 0
+    assert top(learning, question) != (CHARTER, "dieu-13-khoan-3")

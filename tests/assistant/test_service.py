@@ -25,6 +25,7 @@ from sotay_assistant.service import (
     Engine,
     QuestionsService,
     StaffOnly,
+    learn_from_ratings,
 )
 from sotay_common.db import Database
 from tests.assistant.support import Callers, Tree, build_tree, small_rules
@@ -130,6 +131,34 @@ async def test_askers_rate_their_answers_and_staff_see_their_subtree_unanswered_
     assert (today.asked, today.unanswered, today.rated_useful) == (2, 1, 1)
     with pytest.raises(StaffOnly):
         await staff.asked(asker, unanswered_first=True, limit=50, offset=0)
+
+
+async def test_questions_rated_useful_are_known_for_the_quoted_khoan_until_rated_otherwise(
+    database: Database, tree: Tree, learning: KnowledgeBase
+) -> None:
+    service, history = (
+        AssistantService(database, engine_of(learning)),
+        ConversationService(database),
+    )
+    asker = Callers.member(tree.cell_a.id)
+    useful = await service.ask(asker, ask("Thời gian dự bị là bao lâu?"))
+    not_rated = await service.ask(asker, ask("Chi bộ sinh hoạt định kỳ mấy lần một tháng?"))
+    abstained = await service.ask(asker, ask("Cách nấu phở bò ngon?"))
+    for record in (useful, abstained):
+        await history.rate(asker, record.id, RatingRequest(useful=True))
+    quoted, other = useful.citations[0]["text"], not_rated.citations[0]["text"]
+
+    assert await learn_from_ratings(database, learning, limit=100) == 1
+    assert len(learning.memory) == 1
+    again = learning.search("thoi gian du bi la bao lau vay")
+    assert again.asked_before(quoted) == pytest.approx(13 / 15)  # all but "vậy", "lâu vậy"
+    assert again.asked_before(other) == 0.0
+    assert await learn_from_ratings(database, learning, limit=100) == 0
+
+    await history.rate(asker, useful.id, RatingRequest(useful=False))
+    assert await learn_from_ratings(database, learning, limit=100) == 0
+    assert len(learning.memory) == 0
+    assert learning.search("thoi gian du bi la bao lau vay").asked_before(quoted) == 0.0
 
 
 async def test_a_document_scoped_to_an_organisation_answers_only_its_members(

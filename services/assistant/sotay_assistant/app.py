@@ -20,7 +20,13 @@ from fastapi import FastAPI
 from sotay_assistant.api import ENGINE, router
 from sotay_assistant.events import CONSUMERS, PUBLISHES
 from sotay_assistant.repository import CHANGED_CHANNEL, JOBS_CHANNEL
-from sotay_assistant.service import Engine, EngineSlot, IndexWorker, build_engine
+from sotay_assistant.service import (
+    Engine,
+    EngineSlot,
+    IndexWorker,
+    build_engine,
+    learn_from_ratings,
+)
 from sotay_assistant.settings import AssistantSettings
 from sotay_common.db import connect
 from sotay_common.runtime import Runtime, ServiceDefinition, create_service_app
@@ -60,7 +66,7 @@ def _indexer_lock(schema: str) -> int:
 
 async def run_assistant(runtime: Runtime) -> None:
     """Loads the engine, then indexes (when this process holds the indexer lock) or follows
-    the indexer's changes."""
+    the indexer's changes, and learns from members' ratings at intervals."""
     settings = runtime.settings
     assert isinstance(settings, AssistantSettings)
     engine = await load_engine(runtime)
@@ -75,6 +81,8 @@ async def run_assistant(runtime: Runtime) -> None:
     changed = asyncio.Event()
     listener: asyncpg.Connection | None = None
     indexer = False
+    clock = asyncio.get_running_loop()
+    learn_at = clock.time()
     while True:
         try:
             if listener is None:
@@ -103,6 +111,11 @@ async def run_assistant(runtime: Runtime) -> None:
             elif changed.is_set():
                 changed.clear()
                 await asyncio.to_thread(engine.knowledge.reload)
+            if clock.time() >= learn_at:
+                learn_at = clock.time() + settings.learn_interval_s
+                await learn_from_ratings(
+                    runtime.database, engine.knowledge, limit=settings.learn_limit
+                )
         except asyncio.CancelledError:
             raise
         except Exception as exc:

@@ -399,6 +399,24 @@ async def rate_answer(
     return _answer(row)
 
 
+@dataclass(frozen=True)
+class RatedQuestion:
+    answer_id: uuid.UUID
+    searched: str  # the question as searched (a follow-up rewritten)
+    passage_text: str  # the passage the answer quoted
+
+
+async def rated_useful(conn: asyncpg.Connection, *, limit: int) -> list[RatedQuestion]:
+    """Answers members rated useful, the most recently rated first."""
+    rows = await conn.fetch(
+        "SELECT id, searched, citations->0->>'text' AS passage_text FROM answers"
+        " WHERE useful AND NOT abstained AND citations->0->>'role' = 'answer'"
+        " ORDER BY rated_at DESC LIMIT $1",
+        limit,
+    )
+    return [RatedQuestion(r["id"], r["searched"], r["passage_text"]) for r in rows]
+
+
 def _within(within: uuid.UUID | None) -> str:
     """SQL selecting the answers of members of `within`'s subtree ($1; all when None)."""
     return "organization_path @> ARRAY[$1::uuid]" if within is not None else "$1::uuid IS NULL"

@@ -15,7 +15,8 @@ question asks. Each candidate is described by a few signals (FEATURES):
 - whether a number the question states falls in a range it sets: "tôi 62 tuổi" and "người trên
   60 tuổi" (sotay_assistant.quantities);
 - how much of the question's weight its heading (the Điều's title) holds, and how much of the
-  regulation wording of the question (sotay_assistant.vietnamese.regulation_wording) its text.
+  regulation wording of the question (sotay_assistant.vietnamese.regulation_wording) its text;
+- how closely the question repeats one it is known to answer (sotay_assistant.memory).
 The three marks count "rarely": weighted by the share of candidates without the mark, since a
 mark most candidates carry ("đảng viên" as the subject) tells nothing.
 
@@ -30,7 +31,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from functools import cache
 from importlib import resources
@@ -57,6 +58,7 @@ FEATURES = (
     "meets_stated_quantity_rarely",
     "heading_coverage",
     "wording_coverage",
+    "asked_before",
 )
 DEFAULT_DEPTH = 20  # fused candidates ranked (the right passage is among them for 99.5% of dev)
 SUBJECT_SYLLABLES = 2  # the question's first syllables...
@@ -73,6 +75,7 @@ class RankedQuestion:
     weights: Mapping[str, float]  # IDF of its terms the corpus knows (folded term -> weight)
     wording: Mapping[str, float]  # the same for the terms of its regulation wording
     sparse_ceiling: float  # about what a passage matching every term scores in BM25
+    asked_before: Callable[[str], float] = lambda passage_text: 0.0  # QuestionMemory.asked_before
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +153,7 @@ def candidate_features(hits: Sequence[Hit], question: RankedQuestion) -> Feature
             for hit in hits
         ],
         "wording_coverage": [coverage(question.wording, hit.chunk.text) for hit in hits],
+        "asked_before": [question.asked_before(hit.chunk.text) for hit in hits],
     }
     return np.column_stack([np.asarray(columns[name], dtype=np.float64) for name in FEATURES])
 

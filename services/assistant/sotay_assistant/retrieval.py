@@ -35,6 +35,13 @@ from sotay_assistant.index import (
     StoredPassage,
     text_key,
 )
+from sotay_assistant.memory import (
+    Grams,
+    KnownQuestion,
+    QuestionMemory,
+    passage_key,
+    question_grams,
+)
 from sotay_assistant.rerank import RankedQuestion, Ranker, default_ranker, rerank
 from sotay_assistant.sparse import Bm25Statistics, Terms, text_terms, token_terms
 from sotay_assistant.vietnamese import expand_abbreviations, regulation_wording
@@ -84,6 +91,8 @@ class SearchResult:
     hits: list[Hit]
     question_weights: dict[str, float]  # folded term -> IDF, for the terms the corpus knows
     wording_weights: dict[str, float]  # the same for the terms of its regulation wording
+    memory: QuestionMemory  # the known questions it was ranked against
+    grams: Grams  # the question's, as the known questions are compared (question_grams)
 
     @property
     def term_weights(self) -> dict[str, float]:
@@ -106,7 +115,12 @@ class SearchResult:
             self.question_weights,
             self.wording_weights,
             self.sparse_ceiling,
+            self.asked_before,
         )
+
+    def asked_before(self, passage_text: str) -> float:
+        """How closely the question repeats one the passage is known to answer."""
+        return self.memory.asked_before(self.grams, passage_key(passage_text))
 
     @property
     def unknown_share(self) -> float:
@@ -133,6 +147,7 @@ class KnowledgeBase:
         self.ranker = (ranker or default_ranker()) if rerank else None
         self.statistics = Bm25Statistics()
         self.restorer = DiacriticsRestorer()
+        self.memory = QuestionMemory()
         self._lock = threading.RLock()
         self._latent_reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="latent-terms")
         self.reload()
@@ -284,14 +299,36 @@ class KnowledgeBase:
         wording = tuple(regulation_wording(tokens))
         return Question(question, expanded, restoration, token_terms(tokens), wording)
 
+    def remember(self, known: Iterable[KnownQuestion], *, replacing: str = "") -> int:
+        """Adds questions whose answering passage is known (those it holds already are
+        skipped); returns how many were added. `replacing`: a source prefix ("answer:") whose
+        questions not in `known` are forgotten."""
+        known = list(known)
+        if replacing:
+            kept = {q.source for q in known}
+            self.memory.forget(lambda source: source.startswith(replacing) and source not in kept)
+        added = 0
+        for question in known:
+            if not self.memory.knows(question.source, question.passage):
+                grams = question_grams(self.read_question(question.question).dense_text)
+                added += self.memory.add(question.source, question.passage, grams)
+        return added
+
     def search(
-        self, question: str, *, limit: int = DEFAULT_LIMIT, scope: SearchScope | None = None
+        self,
+        question: str,
+        *,
+        limit: int = DEFAULT_LIMIT,
+        scope: SearchScope | None = None,
+        memory: QuestionMemory | None = None,
     ) -> SearchResult:
+        """`memory`: the known questions to rank against, instead of this knowledge base's."""
         read = self.read_question(question)
         with self._lock:
             asked = self.statistics.term_weights(read.terms)
             wording = self.statistics.term_weights(token_terms(read.regulation_words))
-        result = SearchResult(read, [], asked, wording)
+        known = self.memory if memory is None else memory
+        result = SearchResult(read, [], asked, wording, known, question_grams(read.dense_text))
         sparse = self.statistics.query_vector(result.term_weights)
         dense = self.encoder.query(read.dense_text)
         # e5 runs in C without the interpreter lock: its latent terms are read while Qdrant

@@ -34,6 +34,7 @@ from sotay_assistant.dense import DenseEncoder
 from sotay_assistant.errors import AssistantError
 from sotay_assistant.index import PassageIndex, SearchScope
 from sotay_assistant.indexing import retry_delay_s
+from sotay_assistant.memory import KnownQuestion, packaged_questions, passage_key
 from sotay_assistant.repository import AnswerRecord, IndexJob
 from sotay_assistant.retrieval import IndexOutcome, KnowledgeBase, SearchResult
 from sotay_assistant.schemas import AskRequest, RatingRequest
@@ -111,7 +112,9 @@ def build_engine(settings: AssistantSettings) -> Engine:
             api_key=api_key,
             timeout_s=settings.llm_timeout_s,
         )
-    return Engine(KnowledgeBase(index, encoder), default_abstention(), phraser)
+    knowledge = KnowledgeBase(index, encoder)
+    knowledge.remember(packaged_questions())
+    return Engine(knowledge, default_abstention(), phraser)
 
 
 class EngineSlot:
@@ -323,6 +326,24 @@ class QuestionsService:
             raise SystemAdminsOnly()
         async with self.database.connection() as conn:
             return await repository.list_documents(conn)
+
+
+# -- learning from ratings ----------------------------------------------------------------------
+
+RATED_SOURCE = "answer:"
+
+
+async def learn_from_ratings(database: Database, knowledge: KnowledgeBase, *, limit: int) -> int:
+    """The questions of answers members rated useful become known questions of the passage
+    they quoted (the `limit` most recently rated); those no longer rated useful are forgotten.
+    Returns how many were new."""
+    async with database.connection() as conn:
+        rated = await repository.rated_useful(conn, limit=limit)
+    known = [
+        KnownQuestion(RATED_SOURCE + str(r.answer_id), r.searched, passage_key(r.passage_text))
+        for r in rated
+    ]
+    return await asyncio.to_thread(knowledge.remember, known, replacing=RATED_SOURCE)
 
 
 # -- the index worker -----------------------------------------------------------------------------

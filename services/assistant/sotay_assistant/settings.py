@@ -50,6 +50,10 @@ class AssistantSettings(ServiceSettings):
     encoder_threads: int = 1
     index_poll_interval_s: float = 5.0
     index_max_attempts: int = 5
+    # Answers members rated useful teach the ranker their question (sotay_assistant.memory):
+    # how often each replica reads them, and how many of the latest.
+    learn_interval_s: float = 300.0
+    learn_limit: int = Field(default=10_000, ge=0)
     # How long a request waits for the model and index to load after a start.
     startup_wait_s: float = 60.0
 

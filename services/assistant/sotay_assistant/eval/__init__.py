@@ -9,7 +9,7 @@ Who wrote them: q001-q820 the people who built the assistant; q821 onwards separ
 read only the corpus passages, never the system or the other questions, each batch with its own
 persona (q821-q940 dev, q941-q1004 test, q1005-q1084 test, q1085-q1204 dev: older rural
 members and cell secretaries, q1205-q1324 dev: young members and applicants). Their wording is
-further from the documents', and harder.
+further from the documents', and harder. `author_of` names these batches.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from importlib import resources
 
 NONE = "none"
+# The first question of each author's batch (see above), in order.
+_BATCHES = ((1, "builders"), (821, "b"), (941, "c"), (1005, "d"), (1085, "e"), (1205, "f"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,12 @@ def load_questions() -> list[EvalQuestion]:
         )
         for row in rows
     ]
+
+
+def author_of(question_id: str) -> str:
+    """Who wrote a question ("q123"): its batch."""
+    number = int(question_id.removeprefix("q"))
+    return [name for first, name in _BATCHES if number >= first][-1]
 
 
 def summarize(outcomes: Sequence[Outcome]) -> Summary:
