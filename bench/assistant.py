@@ -14,11 +14,13 @@ with a ranker fitted without it (5 folds).
 The dev questions are also the packaged known questions (sotay_assistant.memory). Every
 question, of either split, is ranked against those of the other authors only: a dev question
 would otherwise find itself, and the builders wrote some questions into both splits, accented
-in one and unaccented in the other.
+in one and unaccented in the other. The translation table (sotay_assistant.translation) it is
+ranked with is fitted on those same questions.
 
---calibrate writes the dev questions to sotay_assistant/data/answered_questions.tsv, refits the
-ranker and then the abstention model on the dev split and writes data/ranker.json and
-abstention.json before measuring.
+--calibrate writes the dev questions to sotay_assistant/data/answered_questions.tsv and the
+translation table fitted on them to data/translation.tsv, refits the ranker and then the
+abstention model on the dev split and writes data/ranker.json and abstention.json before
+measuring.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ from sotay_assistant.rerank import (
     fit_ranker,
 )
 from sotay_assistant.retrieval import DEFAULT_LIMIT, KnowledgeBase, SearchResult
+from sotay_assistant.translation import TranslationTable, fit_translation, syllables
 from sotay_common.text import has_diacritics
 from tests.assistant.support import demo_events, slugs_by_id
 
@@ -75,6 +78,7 @@ DATA = Path(__file__).resolve().parents[1] / "services/assistant/sotay_assistant
 CALIBRATION = DATA / "abstention.json"
 RANKING = DATA / "ranker.json"
 KNOWN = DATA / "answered_questions.tsv"
+TRANSLATION = DATA / "translation.tsv"
 EVAL_SOURCE = "eval:"
 FOLDS = 5
 Candidates = tuple[Features, tuple[str, ...]]  # the fused candidates' features and labels
@@ -114,20 +118,47 @@ def write_known(known: Sequence[KnownQuestion]) -> None:
     print(f"{len(known)} known questions written to {KNOWN.name}")
 
 
+def write_translation(table: TranslationTable) -> None:
+    TRANSLATION.write_text(table.to_text(), encoding="utf-8")
+    print(f"{len(table)} translation probabilities written to {TRANSLATION.name}")
+
+
+def _written_by(author: str | None, source: str) -> bool:
+    return source.startswith(EVAL_SOURCE) and author_of(source[len(EVAL_SOURCE) :]) == author
+
+
 class Memories:
-    """The known questions each evaluation question is ranked against: those of other authors."""
+    """What each evaluation question is ranked with: the known questions of other authors, and
+    a translation table fitted on them."""
 
-    def __init__(self, memory: QuestionMemory) -> None:
-        self.memory = memory
-        self._by_author: dict[str, QuestionMemory] = {}
+    def __init__(self, knowledge: KnowledgeBase, known: Sequence[KnownQuestion]) -> None:
+        self.memory = knowledge.memory
+        texts = {
+            passage_key(p.chunk.text): p.chunk.embed_text for p in knowledge.index.stored_passages()
+        }
+        self._pairs = [
+            (
+                k.source,
+                syllables(knowledge.read_question(k.question).dense_text),
+                syllables(texts[k.passage]),
+            )
+            for k in known
+        ]
+        self._by_author: dict[str, tuple[QuestionMemory, TranslationTable]] = {}
 
-    def _by(self, author: str, source: str) -> bool:
-        return source.startswith(EVAL_SOURCE) and author_of(source[len(EVAL_SOURCE) :]) == author
+    def translation(self, author: str | None = None) -> TranslationTable:
+        """Fitted on the known questions but `author`'s."""
+        return fit_translation(
+            (question, passage)
+            for source, question, passage in self._pairs
+            if not _written_by(author, source)
+        )
 
-    def of_others(self, question: EvalQuestion) -> QuestionMemory:
+    def of_others(self, question: EvalQuestion) -> tuple[QuestionMemory, TranslationTable]:
         author = author_of(question.id)
         if author not in self._by_author:
-            self._by_author[author] = self.memory.without(partial(self._by, author))
+            memory = self.memory.without(partial(_written_by, author))
+            self._by_author[author] = (memory, self.translation(author))
         return self._by_author[author]
 
 
@@ -137,7 +168,8 @@ def ask(
     question: EvalQuestion,
     limit: int = DEFAULT_LIMIT,
 ) -> SearchResult:
-    return knowledge.search(question.question, limit=limit, memory=memories.of_others(question))
+    memory, translation = memories.of_others(question)
+    return knowledge.search(question.question, limit=limit, memory=memory, translation=translation)
 
 
 def ranked_labels(result: SearchResult) -> tuple[str, ...]:
@@ -341,7 +373,9 @@ def main() -> None:
     if args.calibrate:
         write_known(known)
     knowledge.remember(known)
-    memories = Memories(knowledge.memory)
+    memories = Memories(knowledge, known)
+    if args.calibrate:
+        write_translation(memories.translation())
     found = dev_candidates(knowledge, memories, questions)
     if args.calibrate:
         knowledge.ranker = fit_on_dev(found)

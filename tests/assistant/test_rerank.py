@@ -153,11 +153,12 @@ def test_the_packaged_ranker_loads_and_reads_the_signals_the_right_way() -> None
     assert ranker.depth == 20
     weights = dict(zip(FEATURES, ranker.weights, strict=True))
     for signal in (
-        "bm25_relative",
+        "bm25_coverage",
         "e5_gap",
         "latent_terms",
         "gives_asked_answer_rarely",
         "asked_before",
+        "translation",
     ):
         assert weights[signal] > 0, signal
 
@@ -191,6 +192,21 @@ def test_a_khoan_known_to_answer_the_same_question_is_preferred() -> None:
     assert anchors(rerank(hits, asking("tiền", "đảng", "nộp", "ở", "đâu"), default_ranker()))[
         :2
     ] == ["1", "2"]
+
+
+def test_how_likely_the_question_is_as_a_members_wording_of_each_candidate() -> None:
+    likelihood = {"Đảng viên đóng đảng phí.": -3.0, "Chi bộ họp.": -5.0}
+    question = replace(
+        QUESTION, translation=lambda texts: np.array([likelihood.get(t, -9.0) for t in texts])
+    )
+    hits = [
+        hit("1", 0.6, 0.9, 9.0, "Chi bộ họp."),
+        hit("2", 0.5, 0.9, 8.0, "Đảng viên đóng đảng phí."),
+    ]
+    features = candidate_features(hits, question)
+    assert column(features, "translation") == [-5.0, -3.0]
+    assert column(features, "translation_gap") == [-2.0, 0.0]
+    assert anchors(rerank(hits, question, only("translation"))) == ["2", "1"]
 
 
 def lead(hits: list[Hit], question: RankedQuestion) -> float:

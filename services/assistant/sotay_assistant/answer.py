@@ -2,15 +2,15 @@
 that answers highlighted inside the quote, further passages to read ("xem thêm"), or an honest
 "not found" when the evidence is weak.
 
-Abstention is a logistic model over seven signals of a search (`answer_features`): the best
+Abstention is a logistic model over six signals of a search (`answer_features`): the best
 dense score, how much of the question's BM25 weight the best keyword match covers, the share of
 question syllables the corpus never uses, whether both retrievers agree on the best passage,
-how far the ranker puts the first passage ahead of the second, the question's length (a
+how far the ranker puts the first passage ahead of the second, and the question's length (a
 member telling their situation at length matches less of any passage than a short question
-does, without being out of scope), and how closely the question repeats one the first passage
-is known to answer (sotay_assistant.memory). Its weights and threshold
-are fitted on the dev split of the evaluation set (bench/assistant.py --calibrate writes
-data/abstention.json) and only reported on the held-out test split.
+does, without being out of scope). Whether the question repeats a known one is left out: a
+deployment whose passages have no known questions yet would then refuse more. Its weights and
+threshold are fitted on the dev split of the evaluation set (bench/assistant.py --calibrate
+writes data/abstention.json) and only reported on the held-out test split.
 
 A language model may phrase the answer (`AnswerPhraser`, e.g. an OpenAI-compatible endpoint);
 the quote and its citation stay verbatim beside whatever it writes, and everything works
@@ -122,7 +122,6 @@ FEATURES = (
     "retrievers_agree",
     "ranker_margin",
     "question_length",
-    "asked_before",
 )
 
 
@@ -130,7 +129,7 @@ def answer_features(result: SearchResult) -> tuple[float, ...]:
     """The signals abstention reads, in FEATURES order (zeros when nothing was found)."""
     length = float(len(result.question.restoration.tokens))  # syllables
     if not result.hits:
-        return (0.0, 0.0, result.unknown_share, 0.0, 0.0, length, 0.0)
+        return (0.0, 0.0, result.unknown_share, 0.0, 0.0, length)
     best_dense = max(result.hits, key=lambda hit: hit.dense)
     best_sparse = max(result.hits, key=lambda hit: hit.sparse)
     ceiling = result.sparse_ceiling
@@ -141,7 +140,6 @@ def answer_features(result: SearchResult) -> tuple[float, ...]:
         float(best_dense.chunk.anchor == best_sparse.chunk.anchor),
         result.hits[0].ranked - result.hits[1].ranked if len(result.hits) > 1 else 0.0,
         length,
-        result.asked_before(result.hits[0].chunk.text),
     )
 
 

@@ -16,7 +16,9 @@ question asks. Each candidate is described by a few signals (FEATURES):
   60 tuổi" (sotay_assistant.quantities);
 - how much of the question's weight its heading (the Điều's title) holds, and how much of the
   regulation wording of the question (sotay_assistant.vietnamese.regulation_wording) its text;
-- how closely the question repeats one it is known to answer (sotay_assistant.memory).
+- how closely the question repeats one it is known to answer (sotay_assistant.memory), and how
+  likely its words are as a member's wording of the passage's (sotay_assistant.translation),
+  itself and against the best candidate.
 The three marks count "rarely": weighted by the share of candidates without the mark, since a
 mark most candidates carry ("đảng viên" as the subject) tells nothing.
 
@@ -59,6 +61,8 @@ FEATURES = (
     "heading_coverage",
     "wording_coverage",
     "asked_before",
+    "translation",
+    "translation_gap",
 )
 DEFAULT_DEPTH = 20  # fused candidates ranked (the right passage is among them for 99.5% of dev)
 SUBJECT_SYLLABLES = 2  # the question's first syllables...
@@ -75,7 +79,11 @@ class RankedQuestion:
     weights: Mapping[str, float]  # IDF of its terms the corpus knows (folded term -> weight)
     wording: Mapping[str, float]  # the same for the terms of its regulation wording
     sparse_ceiling: float  # about what a passage matching every term scores in BM25
-    asked_before: Callable[[str], float] = lambda passage_text: 0.0  # QuestionMemory.asked_before
+    asked_before: Callable[[str], float] = lambda text: 0.0  # of a passage's text
+    # TranslationTable.likelihoods of passages (their embed_text)
+    translation: Callable[[Sequence[str]], npt.NDArray[np.float64]] = lambda texts: np.zeros(
+        len(texts)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +145,7 @@ def candidate_features(hits: Sequence[Hit], question: RankedQuestion) -> Feature
     opening = _marks(opens_with(hit.chunk.text, subject, SUBJECT_WINDOW) for hit in hits)
     fitting = _marks(gives_asked_answer(hit.chunk.text, asked) for hit in hits)
     meeting = _marks(meets(hit.chunk.text, stated) for hit in hits)
+    translated = question.translation([hit.chunk.embed_text for hit in hits])
     columns = {
         "fused": [hit.fused for hit in hits],
         "fused_rank": [1 / (1 + position) for position in range(len(hits))],
@@ -154,6 +163,8 @@ def candidate_features(hits: Sequence[Hit], question: RankedQuestion) -> Feature
         ],
         "wording_coverage": [coverage(question.wording, hit.chunk.text) for hit in hits],
         "asked_before": [question.asked_before(hit.chunk.text) for hit in hits],
+        "translation": translated,
+        "translation_gap": translated - translated.max(),
     }
     return np.column_stack([np.asarray(columns[name], dtype=np.float64) for name in FEATURES])
 

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from functools import partial
 
 from sotay_assistant.chunking import Chunk, chunk_document
 from sotay_assistant.dense import DenseEncoder, Vector
@@ -44,6 +45,7 @@ from sotay_assistant.memory import (
 )
 from sotay_assistant.rerank import RankedQuestion, Ranker, default_ranker, rerank
 from sotay_assistant.sparse import Bm25Statistics, Terms, text_terms, token_terms
+from sotay_assistant.translation import TranslationTable, default_translation, syllables
 from sotay_assistant.vietnamese import expand_abbreviations, regulation_wording
 from sotay_common.events.content import DocumentPublishedV1
 
@@ -93,6 +95,7 @@ class SearchResult:
     wording_weights: dict[str, float]  # the same for the terms of its regulation wording
     memory: QuestionMemory  # the known questions it was ranked against
     grams: Grams  # the question's, as the known questions are compared (question_grams)
+    translation: TranslationTable  # what the question's words may stand for
 
     @property
     def term_weights(self) -> dict[str, float]:
@@ -116,6 +119,7 @@ class SearchResult:
             self.wording_weights,
             self.sparse_ceiling,
             self.asked_before,
+            partial(self.translation.likelihoods, syllables(self.question.dense_text)),
         )
 
     def asked_before(self, passage_text: str) -> float:
@@ -138,9 +142,11 @@ class KnowledgeBase:
         fusion: FusionSettings | None = None,
         ranker: Ranker | None = None,
         rerank: bool = True,
+        translation: TranslationTable | None = None,
     ) -> None:
         """`ranker`: the second stage over the fused candidates (the packaged one by default);
-        `rerank=False` keeps the fused order."""
+        `rerank=False` keeps the fused order. `translation`: the packaged one by default when
+        re-ranking."""
         self.index = index
         self.encoder = encoder
         self.fusion = fusion or FusionSettings()
@@ -148,6 +154,9 @@ class KnowledgeBase:
         self.statistics = Bm25Statistics()
         self.restorer = DiacriticsRestorer()
         self.memory = QuestionMemory()
+        if translation is None:
+            translation = default_translation() if rerank else TranslationTable({})
+        self.translation = translation
         self._lock = threading.RLock()
         self._latent_reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="latent-terms")
         self.reload()
@@ -321,14 +330,22 @@ class KnowledgeBase:
         limit: int = DEFAULT_LIMIT,
         scope: SearchScope | None = None,
         memory: QuestionMemory | None = None,
+        translation: TranslationTable | None = None,
     ) -> SearchResult:
-        """`memory`: the known questions to rank against, instead of this knowledge base's."""
+        """`memory`, `translation`: what the ranker reads instead of this knowledge base's."""
         read = self.read_question(question)
         with self._lock:
             asked = self.statistics.term_weights(read.terms)
             wording = self.statistics.term_weights(token_terms(read.regulation_words))
-        known = self.memory if memory is None else memory
-        result = SearchResult(read, [], asked, wording, known, question_grams(read.dense_text))
+        result = SearchResult(
+            read,
+            [],
+            asked,
+            wording,
+            self.memory if memory is None else memory,
+            question_grams(read.dense_text),
+            self.translation if translation is None else translation,
+        )
         sparse = self.statistics.query_vector(result.term_weights)
         dense = self.encoder.query(read.dense_text)
         # e5 runs in C without the interpreter lock: its latent terms are read while Qdrant
