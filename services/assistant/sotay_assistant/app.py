@@ -113,9 +113,7 @@ async def run_assistant(runtime: Runtime) -> None:
                 await asyncio.to_thread(engine.knowledge.reload)
             if clock.time() >= learn_at:
                 learn_at = clock.time() + settings.learn_interval_s
-                await learn_from_ratings(
-                    runtime.database, engine.knowledge, limit=settings.learn_limit
-                )
+                await _learn_from_ratings(runtime, engine, settings)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -127,6 +125,17 @@ async def run_assistant(runtime: Runtime) -> None:
         wake.clear()
         with suppress(TimeoutError):
             await asyncio.wait_for(_either(wake, changed), settings.index_poll_interval_s)
+
+
+async def _learn_from_ratings(
+    runtime: Runtime, engine: Engine, settings: AssistantSettings
+) -> None:
+    """A failure waits for the next interval; it does not interrupt the indexer or drop its
+    listener (and with it the indexer lock)."""
+    try:
+        await learn_from_ratings(runtime.database, engine.knowledge, limit=settings.learn_limit)
+    except Exception as exc:
+        logger.warning("could not learn from ratings", extra={"error": repr(exc)})
 
 
 async def _either(*events: asyncio.Event) -> None:
