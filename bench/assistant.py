@@ -19,8 +19,8 @@ ranked with is fitted on those same questions.
 
 --calibrate writes the dev questions to sotay_assistant/data/answered_questions.tsv and the
 translation table fitted on them to data/translation.tsv, refits the ranker and then the
-abstention model on the dev split and writes data/ranker.json and abstention.json before
-measuring.
+abstention model on the dev split (each question ranked with known questions and without) and
+writes data/ranker.json and abstention.json before measuring.
 """
 
 from __future__ import annotations
@@ -172,6 +172,13 @@ def ask(
     return knowledge.search(question.question, limit=limit, memory=memory, translation=translation)
 
 
+def ask_without_known(
+    knowledge: KnowledgeBase, memories: Memories, question: EvalQuestion
+) -> SearchResult:
+    _, translation = memories.of_others(question)
+    return knowledge.search(question.question, memory=QuestionMemory(), translation=translation)
+
+
 def ranked_labels(result: SearchResult) -> tuple[str, ...]:
     slugs = slugs_by_id()
     return tuple(f"{slugs[hit.chunk.document_id]}:{hit.chunk.anchor}" for hit in result.hits)
@@ -236,8 +243,15 @@ def fit_on_dev(found: Sequence[tuple[EvalQuestion, Candidates]]) -> Ranker:
 def calibrate(
     knowledge: KnowledgeBase, memories: Memories, questions: Sequence[EvalQuestion]
 ) -> AbstentionModel:
+    """Fits abstention on every dev question twice: ranked with the other authors' known
+    questions, and with none, as in a deployment whose passages have none yet (the ranker leans
+    on them, and so does how far ahead it puts the first passage)."""
     dev = [q for q in questions if q.split == "dev"]
-    samples = [(answer_features(ask(knowledge, memories, q)), q.in_scope) for q in dev]
+    samples = [
+        (answer_features(result), q.in_scope)
+        for q in dev
+        for result in (ask(knowledge, memories, q), ask_without_known(knowledge, memories, q))
+    ]
     model = fit_abstention(
         samples, fitted_on=f"dev split of the evaluation set, {len(dev)} questions"
     )

@@ -49,7 +49,7 @@ def test_out_of_scope_questions_abstain(demo_knowledge: KnowledgeBase, question:
 def test_an_unreachable_language_model_leaves_the_cited_answer(
     demo_knowledge: KnowledgeBase,
 ) -> None:
-    result = demo_knowledge.search("Thời gian dự bị là bao lâu?")
+    result = demo_knowledge.search("Đảng viên dự bị có được biểu quyết không?")
     phraser = OpenAICompatiblePhraser("http://127.0.0.1:9/v1", "any", timeout_s=2)
     answer = compose_answer(result, phraser=phraser)
     assert answer.answered
@@ -74,7 +74,7 @@ def test_follow_up_without_a_shared_subject_takes_the_previous_topic() -> None:
 
 
 def test_full_questions_are_not_rewritten() -> None:
-    previous = Turn("Thời gian dự bị là bao lâu?", "Thời gian dự bị")
+    previous = Turn("Đảng viên dự bị có được biểu quyết không?", "Thời gian dự bị")
     question = "Đảng viên làm mất thẻ đảng viên thì phải báo cáo chi bộ trong bao nhiêu ngày?"
     assert rewrite_follow_up(question, previous) == question
     assert rewrite_follow_up("còn tổ đảng?", None) == "còn tổ đảng?"

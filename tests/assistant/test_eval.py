@@ -1,7 +1,14 @@
 from collections import Counter
 
 from sotay_assistant.chunking import chunk_document
-from sotay_assistant.eval import NONE, EvalQuestion, Outcome, load_questions, summarize
+from sotay_assistant.eval import (
+    NONE,
+    EvalQuestion,
+    Outcome,
+    author_of,
+    load_questions,
+    summarize,
+)
 from tests.assistant.support import demo_events, slugs_by_id
 
 
@@ -28,6 +35,18 @@ def test_the_set_is_large_split_and_has_enough_out_of_scope_questions() -> None:
     for category in ("accented", "unaccented", "informal", "paraphrase", "out_of_scope"):
         assert per_split["dev", category] >= 10
         assert per_split["test", category] >= 10
+
+
+def test_each_author_wrote_one_split_except_the_builders() -> None:
+    splits: dict[str, set[str]] = {}
+    for question in load_questions():
+        splits.setdefault(author_of(question.id), set()).add(question.split)
+    assert splits.pop("builders") == {"dev", "test"}
+    assert splits == {
+        **{author: {"dev"} for author in "befghijklmnopqrst"},
+        **{author: {"test"} for author in "cd"},
+    }
+    assert (author_of("q820"), author_of("q821"), author_of("q3004")) == ("builders", "b", "t")
 
 
 def test_summary_counts_ranks_abstentions_and_latency() -> None:

@@ -110,7 +110,7 @@ async def test_askers_rate_their_answers_and_staff_see_their_subtree_unanswered_
     service: AssistantService, database: Database, tree: Tree
 ) -> None:
     asker, elsewhere = Callers.member(tree.cell_a.id), Callers.member(tree.other_cell.id)
-    answered = await service.ask(asker, ask("Thời gian dự bị là bao lâu?"))
+    answered = await service.ask(asker, ask("Đảng viên dự bị có được biểu quyết không?"))
     unanswered = await service.ask(asker, ask("Cách nấu phở bò ngon?"))
     far = await service.ask(elsewhere, ask("Chi bộ sinh hoạt định kỳ mấy lần một tháng?"))
     history = ConversationService(database)
@@ -141,7 +141,7 @@ async def test_questions_rated_useful_are_known_for_the_quoted_khoan_until_rated
         ConversationService(database),
     )
     asker = Callers.member(tree.cell_a.id)
-    useful = await service.ask(asker, ask("Thời gian dự bị là bao lâu?"))
+    useful = await service.ask(asker, ask("Đảng viên dự bị có được biểu quyết không?"))
     not_rated = await service.ask(asker, ask("Chi bộ sinh hoạt định kỳ mấy lần một tháng?"))
     abstained = await service.ask(asker, ask("Cách nấu phở bò ngon?"))
     for record in (useful, abstained):
@@ -150,15 +150,17 @@ async def test_questions_rated_useful_are_known_for_the_quoted_khoan_until_rated
 
     assert await learn_from_ratings(database, learning, limit=100) == 1
     assert len(learning.memory) == 1
-    again = learning.search("thoi gian du bi la bao lau vay")
-    assert again.asked_before(quoted) == pytest.approx(13 / 15)  # all but "vậy", "lâu vậy"
+    follow_up = "dang vien du bi co duoc bieu quyet khong vay"
+    again = learning.search(follow_up)
+    # all but "vậy" and "không vậy"; both questions gain the same regulation wording
+    assert again.asked_before(quoted) == pytest.approx(17 / 19)
     assert again.asked_before(other) == 0.0
     assert await learn_from_ratings(database, learning, limit=100) == 0
 
     await history.rate(asker, useful.id, RatingRequest(useful=False))
     assert await learn_from_ratings(database, learning, limit=100) == 0
     assert len(learning.memory) == 0
-    assert learning.search("thoi gian du bi la bao lau vay").asked_before(quoted) == 0.0
+    assert learning.search(follow_up).asked_before(quoted) == 0.0
 
 
 async def test_a_document_scoped_to_an_organisation_answers_only_its_members(

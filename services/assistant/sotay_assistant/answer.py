@@ -8,9 +8,11 @@ question syllables the corpus never uses, whether both retrievers agree on the b
 how far the ranker puts the first passage ahead of the second, and the question's length (a
 member telling their situation at length matches less of any passage than a short question
 does, without being out of scope). Whether the question repeats a known one is left out: a
-deployment whose passages have no known questions yet would then refuse more. Its weights and
-threshold are fitted on the dev split of the evaluation set (bench/assistant.py --calibrate
-writes data/abstention.json) and only reported on the held-out test split.
+deployment whose passages have no known questions yet would then refuse more. For the same
+reason its weights and threshold are fitted on each dev question of the evaluation set twice,
+ranked with known questions and without (the ranker's margin grows with them);
+bench/assistant.py --calibrate writes data/abstention.json, and only reports the held-out test
+split.
 
 A language model may phrase the answer (`AnswerPhraser`, e.g. an OpenAI-compatible endpoint);
 the quote and its citation stay verbatim beside whatever it writes, and everything works

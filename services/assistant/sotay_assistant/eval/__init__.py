@@ -2,14 +2,22 @@
 
 Each question is labelled with the passages that answer it, as `<document slug>:<anchor>`
 (e.g. "dieu-le-mau:dieu-5-khoan-2"), or ["none"] when the corpus does not answer it. The set is
-split into a dev half (used to choose methods and calibrate abstention) and a held-out test
-half (only reported).
+split into dev (used to choose methods, fit the ranker and abstention, and packaged as known
+questions) and a held-out test split (only reported).
 
 Who wrote them: q001-q820 the people who built the assistant; q821 onwards separate authors who
 read only the corpus passages, never the system or the other questions, each batch with its own
 persona (q821-q940 dev, q941-q1004 test, q1005-q1084 test, q1085-q1204 dev: older rural
-members and cell secretaries, q1205-q1324 dev: young members and applicants). Their wording is
-further from the documents', and harder. `author_of` names these batches.
+members and cell secretaries, q1205-q1324 dev: young members and applicants, q1325-q1444 dev:
+committee office staff, q1445-q1564 dev: retired members and veterans, q1565-q1684 dev: young
+civil servants typing keyword queries, q1685-q1804 dev: cells of mountain villages,
+q1805-q1924 dev: Youth Union members applying, q1925-q2044 dev: members working away from home,
+q2045-q2164 dev: new cell secretaries, q2165-q2284 dev: members in a dispute over their rights,
+q2285-q2404 dev: older members dictating by voice, q2405-q2524 dev: commune committee leaders,
+q2525-q2644 dev: members in private business, q2645-q2764 dev: members preparing a study
+session, q2765-q2884 dev: questions on distinctions and conditions, q2885-q3004 dev: members
+using the app). Their wording is further from the documents', and harder. `author_of` names
+these batches.
 """
 
 from __future__ import annotations
@@ -22,7 +30,28 @@ from importlib import resources
 
 NONE = "none"
 # The first question of each author's batch (see above), in order.
-_BATCHES = ((1, "builders"), (821, "b"), (941, "c"), (1005, "d"), (1085, "e"), (1205, "f"))
+_BATCHES = (
+    (1, "builders"),
+    (821, "b"),
+    (941, "c"),
+    (1005, "d"),
+    (1085, "e"),
+    (1205, "f"),
+    (1325, "g"),
+    (1445, "h"),
+    (1565, "i"),
+    (1685, "j"),
+    (1805, "k"),
+    (1925, "l"),
+    (2045, "m"),
+    (2165, "n"),
+    (2285, "o"),
+    (2405, "p"),
+    (2525, "q"),
+    (2645, "r"),
+    (2765, "s"),
+    (2885, "t"),
+)
 
 
 @dataclass(frozen=True, slots=True)
