@@ -167,16 +167,14 @@ def ask(
     memories: Memories,
     question: EvalQuestion,
     limit: int = DEFAULT_LIMIT,
+    *,
+    known: bool = True,
 ) -> SearchResult:
+    """`known=False`: ranked without known questions, as where a passage has none yet."""
     memory, translation = memories.of_others(question)
+    if not known:
+        memory = QuestionMemory()
     return knowledge.search(question.question, limit=limit, memory=memory, translation=translation)
-
-
-def ask_without_known(
-    knowledge: KnowledgeBase, memories: Memories, question: EvalQuestion
-) -> SearchResult:
-    _, translation = memories.of_others(question)
-    return knowledge.search(question.question, memory=QuestionMemory(), translation=translation)
 
 
 def ranked_labels(result: SearchResult) -> tuple[str, ...]:
@@ -248,9 +246,9 @@ def calibrate(
     on them, and so does how far ahead it puts the first passage)."""
     dev = [q for q in questions if q.split == "dev"]
     samples = [
-        (answer_features(result), q.in_scope)
+        (answer_features(ask(knowledge, memories, q, known=known)), q.in_scope)
         for q in dev
-        for result in (ask(knowledge, memories, q), ask_without_known(knowledge, memories, q))
+        for known in (True, False)
     ]
     model = fit_abstention(
         samples, fitted_on=f"dev split of the evaluation set, {len(dev)} questions"

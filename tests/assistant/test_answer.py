@@ -74,7 +74,7 @@ def test_follow_up_without_a_shared_subject_takes_the_previous_topic() -> None:
 
 
 def test_full_questions_are_not_rewritten() -> None:
-    previous = Turn("Đảng viên dự bị có được biểu quyết không?", "Thời gian dự bị")
+    previous = Turn("Thời gian dự bị là bao lâu?", "Thời gian dự bị")
     question = "Đảng viên làm mất thẻ đảng viên thì phải báo cáo chi bộ trong bao nhiêu ngày?"
     assert rewrite_follow_up(question, previous) == question
     assert rewrite_follow_up("còn tổ đảng?", None) == "còn tổ đảng?"
