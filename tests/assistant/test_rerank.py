@@ -7,6 +7,7 @@ import pytest
 from sotay_assistant.chunking import Chunk
 from sotay_assistant.index import Hit
 from sotay_assistant.rerank import (
+    DEFAULT_DEPTH,
     FEATURES,
     AskedAnswer,
     Features,
@@ -150,7 +151,7 @@ def test_fitting_learns_what_tells_the_answering_candidate_apart() -> None:
 
 def test_the_packaged_ranker_loads_and_reads_the_signals_the_right_way() -> None:
     ranker = default_ranker()
-    assert ranker.depth == 20
+    assert ranker.depth == DEFAULT_DEPTH
     weights = dict(zip(FEATURES, ranker.weights, strict=True))
     for signal in (
         "bm25_coverage",
