@@ -81,7 +81,7 @@ KNOWN = DATA / "answered_questions.tsv"
 TRANSLATION = DATA / "translation.tsv"
 EVAL_SOURCE = "eval:"
 FOLDS = 5
-Candidates = tuple[Features, tuple[str, ...]]  # the fused candidates' features and labels
+Candidates = tuple[Features, tuple[str, ...]]  # the ranker's candidates' features and labels
 HEADER = (
     f"{'':28s} {'n':>4s} {'R@1':>6s} {'R@5':>6s} {'MRR':>6s} {'abstP':>6s} {'abstR':>6s} "
     f"{'answer✓':>8s} {'p50ms':>6s} {'p95ms':>6s}"
@@ -200,11 +200,8 @@ def run(
 
 
 def candidates(knowledge: KnowledgeBase, memories: Memories, question: EvalQuestion) -> Candidates:
-    ranker, knowledge.ranker = knowledge.ranker, None
-    try:
-        result = ask(knowledge, memories, question, limit=DEFAULT_DEPTH)
-    finally:
-        knowledge.ranker = ranker
+    memory, translation = memories.of_others(question)
+    result = knowledge.candidates(question.question, memory=memory, translation=translation)
     return candidate_features(result.hits, result.ranked_question()), ranked_labels(result)
 
 
@@ -218,7 +215,8 @@ def training(found: Sequence[tuple[EvalQuestion, Candidates]]) -> list[tuple[Fea
 def dev_candidates(
     knowledge: KnowledgeBase, memories: Memories, questions: Sequence[EvalQuestion]
 ) -> list[tuple[EvalQuestion, Candidates]]:
-    """The fused candidates of every in-scope dev question, what the ranker is fitted on."""
+    """The candidates of every in-scope dev question (KnowledgeBase.candidates), what the
+    ranker is fitted on."""
     return [
         (q, candidates(knowledge, memories, q))
         for q in questions

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_info
 
 from sotay_assistant.dense import DIMENSION, DenseEncoder
 
@@ -38,3 +39,9 @@ def test_latent_terms_are_normalised_and_shared_by_related_texts(encoder: DenseE
     assert question.indices == sorted(question.indices)
     assert abs(question.dot(again) - 1.0) < 1e-4
     assert question.dot(related) > question.dot(unrelated) + 0.1
+
+
+def test_numpys_blas_runs_as_many_threads_as_the_engine(encoder: DenseEncoder) -> None:
+    blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+    assert blas  # numpy's OpenBLAS is loaded
+    assert all(pool["num_threads"] == 1 for pool in blas)

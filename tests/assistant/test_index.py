@@ -4,7 +4,14 @@ from pathlib import Path
 import pytest
 
 from sotay_assistant.dense import DenseEncoder
-from sotay_assistant.index import DEFAULT_COLLECTION, LAYOUT, PassageIndex, SearchScope
+from sotay_assistant.index import (
+    DEFAULT_COLLECTION,
+    LAYOUT,
+    FusionSettings,
+    PassageIndex,
+    SearchScope,
+)
+from sotay_assistant.memory import KnownQuestion, passage_key
 from sotay_assistant.retrieval import IndexOutcome, KnowledgeBase
 from sotay_common.events.content import DocumentKind, DocumentPublishedV1
 from tests.assistant.support import demo_document, published_event, write_index_of_layout_1
@@ -98,6 +105,48 @@ def test_search_scope_limits_documents_kinds_and_organisations(
     }
     assert documents(SearchScope(kinds=(DocumentKind.REGULATION,))) == {scoped.document_id}
     assert documents(SearchScope(document_ids=(public.document_id,))) == {public.document_id}
+    for scope in (
+        SearchScope(organizations=(uuid.uuid4(),)),
+        SearchScope(organizations=(district,)),
+        SearchScope(organizations=()),
+        SearchScope(kinds=(DocumentKind.REGULATION,)),
+        SearchScope(document_ids=(public.document_id,), organizations=(district,)),
+    ):  # what the search asks of Qdrant, and what it asks of the passages it adds itself
+        admitted = {
+            p.chunk.document_id
+            for p in empty_knowledge.index.stored_passages()
+            if scope.admits(p.chunk)
+        }
+        assert admitted == documents(scope), scope
+
+
+def test_a_passage_known_questions_point_to_is_a_candidate_while_it_is_stored(
+    encoder: DenseEncoder,
+) -> None:
+    # one candidate from each retriever, so that the others are not fused candidates
+    knowledge = KnowledgeBase(PassageIndex.connect(), encoder, fusion=FusionSettings(candidates=1))
+    event = regulation(FIRST)
+    knowledge.index_document(event)
+    absent = "1. Chi bộ họp định kỳ mỗi tháng một lần; bí thư nhắc nhở người vắng."
+    question = "đảng phí đóng hằng tháng"
+    assert all(hit.chunk.text != absent for hit in knowledge.candidates(question).hits)
+    knowledge.remember([KnownQuestion("answer:1", "đảng phí đóng ở đâu", passage_key(absent))])
+
+    def remembered(scope: SearchScope | None = None) -> list[tuple[int, float]]:
+        hits = knowledge.candidates(question, scope=scope).hits
+        assert all(hit.fused > 0 for hit in hits if hit.chunk.text != absent)
+        return [(hit.chunk.version, hit.fused) for hit in hits if hit.chunk.text == absent]
+
+    assert remembered() == [(1, 0.0)]
+    added = knowledge.candidates(question).hits[-1]
+    assert added.dense > 0.5
+    assert added.latent > 0
+    assert remembered(SearchScope(kinds=(DocumentKind.NEWS,))) == []
+    knowledge.index_document(regulation(SECOND, version=2))  # the passage is unchanged
+    assert remembered() == [(2, 0.0)]
+    knowledge.remove_document(event.document_id)
+    assert knowledge.candidates(question).hits == []
+    knowledge.index.close()
 
 
 def test_local_folder_keeps_the_index_and_statistics_are_rebuilt_on_open(

@@ -48,6 +48,38 @@ def test_a_question_repeating_a_known_one_comes_closest_to_the_passage_that_answ
     assert memory.asked_before(question_grams("bầu cử cấp ủy"), DUES) == 0.0
 
 
+def test_the_passages_a_question_repeats_the_known_questions_of_most_come_first() -> None:
+    memory = remembered(
+        ("a", DUES, "đóng đảng phí ở đâu"),
+        ("b", DUES, "mỗi tháng nộp đảng phí cho ai"),
+        ("c", EXEMPTION, "ốm lâu ngày có được miễn đảng phí không"),
+        ("d", EXEMPTION, "miễn đảng phí"),
+    )
+    asked = question_grams("ốm thì có được miễn đảng phí không")
+    found = memory.most_asked(asked, 5)
+    assert [passage for passage, _ in found] == [EXEMPTION, DUES]
+    assert [overlap for _, overlap in found] == [
+        memory.asked_before(asked, EXEMPTION),
+        memory.asked_before(asked, DUES),
+    ]
+    assert memory.most_asked(asked, 1) == found[:1]
+    assert memory.most_asked(question_grams("bầu cử cấp ủy"), 5) == []
+    assert memory.most_asked(frozenset(), 5) == []
+
+
+def test_the_passages_most_asked_follow_what_is_added_and_forgotten() -> None:
+    memory = remembered(("a", DUES, "đóng đảng phí ở đâu"))
+    asked = question_grams("được miễn đảng phí không")
+    assert [passage for passage, _ in memory.most_asked(asked, 2)] == [DUES]
+    memory.add("b", EXEMPTION, question_grams("có được miễn đảng phí không"))
+    assert [passage for passage, _ in memory.most_asked(asked, 2)] == [EXEMPTION, DUES]
+    memory.forget(lambda source: source == "b")
+    assert [passage for passage, _ in memory.most_asked(asked, 2)] == [DUES]
+    prepared = memory.prepare()
+    memory.forget(lambda source: source == "nobody")
+    assert memory.prepare() is prepared  # built again only when something changed
+
+
 def test_a_question_is_known_once_per_passage_and_an_empty_one_not_at_all() -> None:
     memory = remembered(("a", DUES, "đóng đảng phí ở đâu"), ("a", EXEMPTION, "miễn đảng phí"))
     memory.add("a", DUES, question_grams("something else entirely"))

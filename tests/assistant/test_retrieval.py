@@ -93,3 +93,23 @@ def test_a_question_asked_before_in_other_words_finds_the_khoan_that_answered_it
     assert learning.remember([], replacing="answer:") == 0
     assert len(learning.memory) == 0
     assert top(learning, question) != readmission
+
+
+def test_a_question_worded_like_a_known_one_finds_its_khoan_even_when_it_is_not_fused(
+    learning: KnowledgeBase,
+) -> None:
+    question = (
+        "Tôi đã được chi bộ cho nghỉ họp vì tuổi già, nhưng hôm nào khỏe tôi vẫn muốn đến. "
+        "Đến thì tôi có được giơ tay biểu quyết không?"
+    )
+    answering = next(
+        p.chunk
+        for p in learning.index.stored_passages()
+        if (p.chunk.document_id, p.chunk.anchor) == (CHARTER, "dieu-21-khoan-3")
+    )
+    assert answering not in {hit.chunk for hit in learning.candidates(question).hits}
+    asked = "Già rồi chi bộ cho nghỉ họp, nhưng hôm nào tôi vẫn đến họp thì có được biểu quyết?"
+    learning.remember([KnownQuestion("answer:1", asked, passage_key(answering.text))])
+    remembered = learning.candidates(question).hits[-1]
+    assert (remembered.chunk, remembered.fused) == (answering, 0.0)
+    assert top(learning, question) == (CHARTER, "dieu-21-khoan-3")

@@ -94,6 +94,16 @@ class SearchScope:
     kinds: tuple[DocumentKind, ...] = ()
     organizations: tuple[uuid.UUID, ...] | None = None
 
+    def admits(self, chunk: Chunk) -> bool:
+        """Whether the search may return this passage (what `_scope_filter` asks of Qdrant)."""
+        if self.document_ids and chunk.document_id not in self.document_ids:
+            return False
+        if self.kinds and chunk.kind not in self.kinds:
+            return False
+        if self.organizations is None or chunk.organization_id is None:
+            return True
+        return chunk.organization_id in self.organizations
+
 
 @dataclass(frozen=True, slots=True)
 class Hit:
@@ -391,15 +401,35 @@ class PassageIndex:
             with_vectors=[DENSE, SPARSE, LATENT] if self._served_latent else [DENSE, SPARSE],
         )
         terms = latent() if latent and self._served_latent else None
-        hits = [_hit(point, dense, sparse, terms) for point in response.points]
+        hits = [_hit(point, point.score, dense, sparse, terms) for point in response.points]
         return _newest_versions(hits)
+
+    def passages(
+        self,
+        point_ids: Sequence[str],
+        dense: Vector,
+        sparse: SparseVector,
+        latent: Callable[[], SparseVector] | None = None,
+    ) -> list[Hit]:
+        """These passages (`point_id`) as hits outside the fusion (scored 0 there), each with
+        its retrievers' scores for the question; those no longer stored are left out."""
+        if not point_ids:
+            return []
+        records = self.client.retrieve(
+            self.collection,
+            list(point_ids),
+            with_payload=True,
+            with_vectors=[DENSE, SPARSE, LATENT] if self._served_latent else [DENSE, SPARSE],
+        )
+        terms = latent() if latent and self._served_latent else None
+        return [_hit(record, 0.0, dense, sparse, terms) for record in records]
 
 
 def text_key(embed_text: str) -> str:
     return hashlib.sha256(embed_text.encode("utf-8")).hexdigest()
 
 
-def _point_id(chunk: Chunk) -> str:
+def point_id(chunk: Chunk) -> str:
     return str(
         uuid.uuid5(_POINT_NAMESPACE, f"{chunk.document_id}/{chunk.content_hash}/{chunk.seq}")
     )
@@ -409,7 +439,7 @@ def _point(passage: IndexedPassage) -> models.PointStruct:
     payload = passage.chunk.model_dump(mode="json")
     payload["term_count"] = passage.term_count
     return models.PointStruct(
-        id=_point_id(passage.chunk),
+        id=point_id(passage.chunk),
         vector={
             DENSE: passage.dense.tolist(),
             SPARSE: models.SparseVector(
@@ -440,7 +470,11 @@ def _stored(payload: dict[str, Any], vectors: Any) -> StoredPassage:
 
 
 def _hit(
-    point: models.ScoredPoint, dense: Vector, sparse: SparseVector, latent: SparseVector | None
+    point: models.ScoredPoint | models.Record,
+    fused: float,
+    dense: Vector,
+    sparse: SparseVector,
+    latent: SparseVector | None,
 ) -> Hit:
     stored = _stored(point.payload or {}, point.vector)
     vectors = point.vector
@@ -448,7 +482,7 @@ def _hit(
     passage_dense = np.asarray(vectors[DENSE], dtype=np.float32)
     return Hit(
         chunk=stored.chunk,
-        fused=point.score,
+        fused=fused,
         dense=float(passage_dense @ dense),
         sparse=stored.sparse.dot(sparse),
         latent=_sparse(vectors, LATENT).dot(latent) if latent else 0.0,

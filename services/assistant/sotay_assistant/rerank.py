@@ -1,4 +1,5 @@
-"""Second stage over the fused candidates: a learned ranking of the first `depth` of them.
+"""Second stage over the fused candidates: a learned ranking of the first `depth` of them, and
+of the passages whose known questions the question repeats most (KnowledgeBase.candidates).
 
 RRF in Qdrant ranks by positions only, so a passage that BM25 ranks second by a hair and one it
 ranks second far behind the first count the same, and neither retriever reads much of what a
@@ -89,7 +90,7 @@ class RankedQuestion:
 @dataclass(frozen=True, slots=True)
 class Ranker:
     """score = sum(weight * (feature - mean) / scale) over FEATURES, for the first `depth`
-    candidates."""
+    fused candidates and the remembered ones."""
 
     depth: int
     mean: tuple[float, ...]
@@ -125,14 +126,13 @@ def default_ranker() -> Ranker:
 
 
 def rerank(hits: Sequence[Hit], question: RankedQuestion, ranker: Ranker) -> list[Hit]:
-    """The first `depth` hits in the ranker's order, with its scores, then the rest as they
-    were."""
-    head, tail = list(hits[: ranker.depth]), list(hits[ranker.depth :])
-    if not head:
-        return tail
-    scores = ranker.scores(candidate_features(head, question))
+    """The hits (the candidates of KnowledgeBase.candidates) in the ranker's order, with its
+    scores."""
+    if not hits:
+        return []
+    scores = ranker.scores(candidate_features(hits, question))
     order = np.argsort(-scores, kind="stable")
-    return [*(replace(head[i], ranked=float(scores[i])) for i in order), *tail]
+    return [replace(hits[i], ranked=float(scores[i])) for i in order]
 
 
 def candidate_features(hits: Sequence[Hit], question: RankedQuestion) -> Features:
