@@ -398,11 +398,10 @@ class PassageIndex:
             query=models.RrfQuery(rrf=models.Rrf(k=fusion.rrf_k, weights=weights)),
             limit=limit,
             with_payload=True,
-            with_vectors=[DENSE, SPARSE, LATENT] if self._served_latent else [DENSE, SPARSE],
+            with_vectors=self._scored_vectors,
         )
-        terms = latent() if latent and self._served_latent else None
-        hits = [_hit(point, point.score, dense, sparse, terms) for point in response.points]
-        return _newest_versions(hits)
+        scores = [point.score for point in response.points]
+        return _newest_versions(self._hits(response.points, scores, dense, sparse, latent))
 
     def passages(
         self,
@@ -416,13 +415,28 @@ class PassageIndex:
         if not point_ids:
             return []
         records = self.client.retrieve(
-            self.collection,
-            list(point_ids),
-            with_payload=True,
-            with_vectors=[DENSE, SPARSE, LATENT] if self._served_latent else [DENSE, SPARSE],
+            self.collection, list(point_ids), with_payload=True, with_vectors=self._scored_vectors
         )
+        return self._hits(records, [0.0] * len(records), dense, sparse, latent)
+
+    @property
+    def _scored_vectors(self) -> list[str]:
+        """The vectors a hit is scored from (latent terms where the collection has them)."""
+        return [DENSE, SPARSE, LATENT] if self._served_latent else [DENSE, SPARSE]
+
+    def _hits(
+        self,
+        points: Sequence[models.ScoredPoint | models.Record],
+        fused: Sequence[float],
+        dense: Vector,
+        sparse: SparseVector,
+        latent: Callable[[], SparseVector] | None,
+    ) -> list[Hit]:
         terms = latent() if latent and self._served_latent else None
-        return [_hit(record, 0.0, dense, sparse, terms) for record in records]
+        return [
+            _hit(point, score, dense, sparse, terms)
+            for point, score in zip(points, fused, strict=True)
+        ]
 
 
 def text_key(embed_text: str) -> str:

@@ -429,6 +429,8 @@ class KnowledgeBase:
         question: tuple[Vector, SparseVector, Callable[[], SparseVector]],
     ) -> list[Hit]:
         """Hits of the passages the known questions point to that are not fused candidates."""
+        if count < 1:  # the lookup is not even built
+            return []
         found = {point_id(hit.chunk) for hit in fused}
         points = [
             point
